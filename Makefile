@@ -1,0 +1,35 @@
+# kiln's build, test, benchmark and demo entry points. See README.md.
+
+GO       ?= go
+BIN      := bin
+# kiln is a static cgo binary: libcontainer's nsenter needs cgo, and the sandbox
+# re-executes kiln inside containers whose root filesystem has no libc of ours.
+# The seccomp tag links libseccomp statically (Debian's libseccomp-dev).
+TAGS     ?= netgo osusergo seccomp
+LDFLAGS  := -s -w -extldflags=-static
+export CGO_ENABLED := 1
+
+.PHONY: all build deps test test-root test-rootless bench demo clean
+
+all: build
+
+build:
+	@./hack/build.sh
+
+# Installs the Debian packages the tests need when missing (quick when present).
+deps:
+	@./hack/deps.sh
+
+# The whole suite: as root, then the privilege-dependent parts as an
+# unprivileged user that the script creates.
+test: deps
+	@./hack/test.sh
+
+bench: deps
+	@./hack/bench.sh
+
+demo:
+	@./hack/demo.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds bin/kiln as a static cgo binary (see Makefile for why).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${GO:=go}"
+tags="${TAGS:-netgo osusergo seccomp}"
+if [[ " $tags " == *" seccomp "* ]] && [ ! -e /usr/lib/x86_64-linux-gnu/libseccomp.a ] && [ ! -e /usr/lib/aarch64-linux-gnu/libseccomp.a ]; then
+	echo "build: libseccomp.a not found (Debian: libseccomp-dev); building without seccomp" >&2
+	tags="${tags/seccomp/}"
+fi
+mkdir -p bin
+CGO_ENABLED=1 "$GO" build -trimpath -tags "$tags" -ldflags '-s -w -extldflags=-static' -o bin/kiln ./cmd/kiln

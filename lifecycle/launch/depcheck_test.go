@@ -1,0 +1,12 @@
+package launch
+
+import (
+	"testing"
+
+	"github.com/kilnbuild/kiln/internal/depcheck"
+)
+
+func TestDepcheck(t *testing.T) {
+	depcheck.AssertStdlibOnly(t, "lifecycle/launch")
+	depcheck.AssertNoDependency(t, "lifecycle/launch", "=./lifecycle")
+}
