@@ -1,0 +1,258 @@
+package oci
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sys/unix"
+)
+
+// layoutDir is an OCI image layout on disk, written the way kiln needs it:
+// blobs verified and renamed into place, index.json replaced atomically under
+// a lock so that concurrent processes cannot lose each other's updates.
+// Both the store and oci:DIR references use it.
+type layoutDir struct {
+	dir string
+}
+
+const (
+	layoutFile   = "oci-layout"
+	indexFile    = "index.json"
+	lockFile     = "index.json.lock"
+	layoutHeader = `{"imageLayoutVersion":"1.0.0"}`
+)
+
+// openLayout returns the layout at dir, creating its skeleton when create is
+// set and the directory holds none.
+func openLayout(dir string, create bool) (*layoutDir, error) {
+	l := &layoutDir{dir: dir}
+	if _, err := os.Stat(filepath.Join(dir, layoutFile)); err == nil {
+		return l, nil
+	} else if !errors.Is(err, fs.ErrNotExist) || !create {
+		return nil, fmt.Errorf("opening layout %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		return nil, fmt.Errorf("creating layout %s: %w", dir, err)
+	}
+	err := l.withLock(func() error {
+		if _, err := os.Stat(filepath.Join(dir, indexFile)); errors.Is(err, fs.ErrNotExist) {
+			empty := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
+			if err := l.writeIndexLocked(&empty); err != nil {
+				return err
+			}
+		}
+		return writeFileAtomic(filepath.Join(dir, layoutFile), []byte(layoutHeader))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating layout %s: %w", dir, err)
+	}
+	return l, nil
+}
+
+func (l *layoutDir) blobPath(h v1.Hash) string {
+	return filepath.Join(l.dir, "blobs", h.Algorithm, h.Hex)
+}
+
+func (l *layoutDir) hasBlob(h v1.Hash) bool {
+	_, err := os.Stat(l.blobPath(h))
+	return err == nil
+}
+
+// writeBlob stores the content of r as blob h, verifying it on the way: the
+// bytes go to a temp file next to the destination, are hashed, synced and only
+// renamed into place when they match h. A mismatch leaves nothing behind.
+func (l *layoutDir) writeBlob(h v1.Hash, r io.Reader, source string) error {
+	if h.Algorithm != "sha256" {
+		return fmt.Errorf("writing blob %s: unsupported digest algorithm", h)
+	}
+	if l.hasBlob(h) {
+		return nil
+	}
+	dst := l.blobPath(h)
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+h.Hex[:12]+"-*")
+	if err != nil {
+		return fmt.Errorf("writing blob %s: %w", h, err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	hasher := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, hasher), r); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing blob %s from %s: %w", h, source, err)
+	}
+	if got := sumOf(hasher); got != h {
+		tmp.Close()
+		return &DigestError{Want: h, Got: got, Source: source}
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing blob %s: %w", h, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing blob %s: %w", h, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing blob %s: %w", h, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("writing blob %s: %w", h, err)
+	}
+	return nil
+}
+
+// writeBlobBytes stores b as a blob and returns its digest.
+func (l *layoutDir) writeBlobBytes(b []byte) (v1.Hash, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return h, l.writeBlob(h, bytes.NewReader(b), "memory")
+}
+
+// openBlob opens blob h; the reader fails at EOF with a *DigestError when the
+// content does not hash to h.
+func (l *layoutDir) openBlob(h v1.Hash) (io.ReadCloser, error) {
+	f, err := os.Open(l.blobPath(h))
+	if err != nil {
+		return nil, fmt.Errorf("opening blob %s: %w", h, err)
+	}
+	return newVerifyingReader(f, h, f.Name()), nil
+}
+
+// readBlob reads all of blob h, verified.
+func (l *layoutDir) readBlob(h v1.Hash) ([]byte, error) {
+	rc, err := l.openBlob(h)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	return b, nil
+}
+
+// readIndex reads index.json. It needs no lock: index.json is only ever
+// replaced by rename, so a reader sees one complete version.
+func (l *layoutDir) readIndex() (*v1.IndexManifest, error) {
+	b, err := os.ReadFile(filepath.Join(l.dir, indexFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading index of layout %s: %w", l.dir, err)
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("parsing index of layout %s: %w", l.dir, err)
+	}
+	return &idx, nil
+}
+
+// updateIndex runs fn on the current index.json and writes the result back,
+// holding an exclusive lock so that concurrent writers serialise.
+func (l *layoutDir) updateIndex(fn func(*v1.IndexManifest) error) error {
+	return l.withLock(func() error {
+		idx, err := l.readIndex()
+		if err != nil {
+			return err
+		}
+		if err := fn(idx); err != nil {
+			return err
+		}
+		return l.writeIndexLocked(idx)
+	})
+}
+
+func (l *layoutDir) writeIndexLocked(idx *v1.IndexManifest) error {
+	if idx.Manifests == nil {
+		idx.Manifests = []v1.Descriptor{}
+	}
+	b, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(l.dir, indexFile), b)
+}
+
+// withLock holds an exclusive flock on the layout's lock file while fn runs.
+func (l *layoutDir) withLock(fn func() error) (err error) {
+	f, err := os.OpenFile(filepath.Join(l.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("locking layout %s: %w", l.dir, err)
+	}
+	defer f.Close() // closing releases the lock
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("locking layout %s: %w", l.dir, err)
+	}
+	return fn()
+}
+
+// writeFileAtomic replaces path with b through a synced temp file in the same
+// directory and a rename.
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func sumOf(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+// verifyingReader hashes what it reads and, at EOF, turns a mismatch with the
+// expected digest into a *DigestError.
+type verifyingReader struct {
+	rc     io.ReadCloser
+	want   v1.Hash
+	source string
+	hasher hash.Hash
+}
+
+func newVerifyingReader(rc io.ReadCloser, want v1.Hash, source string) io.ReadCloser {
+	return &verifyingReader{rc: rc, want: want, source: source, hasher: sha256.New()}
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.rc.Read(p)
+	v.hasher.Write(p[:n])
+	if err == io.EOF {
+		if got := sumOf(v.hasher); got != v.want {
+			return n, &DigestError{Want: v.want, Got: got, Source: v.source}
+		}
+	}
+	return n, err
+}
+
+func (v *verifyingReader) Close() error { return v.rc.Close() }
