@@ -1,0 +1,113 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Read returns the image ref names. A layout is read by its tag; an archive
+// by its NAME:TAG, or its only image when the reference names none; a
+// registry image through the store (WithStore) according to the pull policy,
+// or straight from the registry without a store. From an index, the image of
+// the platform (WithPlatform) is picked. Blobs read from a layout or the store
+// are verified against their digests.
+func Read(ctx context.Context, ref Reference, opts ...Option) (v1.Image, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	switch ref.Kind {
+	case KindLayout:
+		return readLayout(ref, o)
+	case KindArchive:
+		return readArchive(ref)
+	case KindRegistry:
+		if ref.Name == nil {
+			return nil, fmt.Errorf("reading an empty registry reference: %w", ErrInvalidReference)
+		}
+		return readRegistry(ctx, o.registryName(ref.Name), o)
+	}
+	return nil, fmt.Errorf("reading %v: %w", ref, ErrInvalidReference)
+}
+
+func readLayout(ref Reference, o *options) (v1.Image, error) {
+	l, err := openLayout(ref.Path, false)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	desc, ok, err := l.findRef(ref.Tag)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("reading %s: no manifest tagged %q: %w", ref, ref.Tag, ErrNotFound)
+	}
+	img, err := l.image(desc, o.platform)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	return img, nil
+}
+
+func readArchive(ref Reference) (v1.Image, error) {
+	if _, err := os.Stat(ref.Path); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	var tag *name.Tag
+	if t, ok := ref.Name.(name.Tag); ok {
+		tag = &t
+	}
+	img, err := tarball.ImageFromPath(ref.Path, tag)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	return img, nil
+}
+
+func readRegistry(ctx context.Context, ref name.Reference, o *options) (v1.Image, error) {
+	if o.store == nil {
+		if o.policy == PullNever {
+			return nil, fmt.Errorf("reading %s without a store: %w", ref, ErrNotInStore)
+		}
+		img, err := remote.Image(ref, o.remoteOptions(ctx)...)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref, err)
+		}
+		return img, nil
+	}
+	if o.policy != PullAlways {
+		img, err := o.store.image(ref, o.platform)
+		if err == nil || o.policy == PullNever || !errors.Is(err, ErrNotInStore) {
+			return img, err
+		}
+	}
+	return o.store.pull(ctx, ref, o)
+}
+
+// sniffMediaType returns the media type of a raw manifest or index, also when
+// the document does not declare one (the field is optional in OCI).
+func sniffMediaType(raw []byte) (types.MediaType, error) {
+	var doc struct {
+		MediaType types.MediaType `json:"mediaType"`
+		Manifests json.RawMessage `json:"manifests"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return "", fmt.Errorf("parsing manifest: %w", err)
+	}
+	switch {
+	case doc.MediaType != "":
+		return doc.MediaType, nil
+	case doc.Manifests != nil:
+		return types.OCIImageIndex, nil
+	}
+	return types.OCIManifestSchema1, nil
+}

@@ -1,0 +1,117 @@
+package oci
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Kind says where a Reference points.
+type Kind int
+
+const (
+	// KindRegistry is an image in a registry, e.g. registry.example/app:1.
+	KindRegistry Kind = iota
+	// KindLayout is an image in an OCI image layout: oci:DIR[:TAG].
+	KindLayout
+	// KindArchive is a docker-archive tarball, the format of `docker save`
+	// and `docker load`: docker-archive:FILE[:NAME:TAG].
+	KindArchive
+)
+
+const (
+	layoutPrefix  = "oci:"
+	archivePrefix = "docker-archive:"
+	// DefaultTag is the tag of an oci: reference that names none.
+	DefaultTag = "latest"
+)
+
+// tagPattern is the grammar of an OCI tag (distribution spec).
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// Reference names an image in one of three kinds of places.
+type Reference struct {
+	Kind Kind
+	Path string // layout directory or archive file (KindLayout, KindArchive)
+	// Tag is a layout's org.opencontainers.image.ref.name annotation
+	// (KindLayout; default "latest").
+	Tag string
+	// Name is the registry reference (KindRegistry), or an archive's
+	// NAME:TAG (KindArchive; nil when absent).
+	Name name.Reference
+}
+
+// ParseReference parses s, one of:
+//
+//	oci:DIR[:TAG]                  an OCI image layout; TAG defaults to "latest"
+//	docker-archive:FILE[:NAME:TAG] a docker-archive tarball
+//	anything else                  a registry reference, parsed with opts
+//
+// In oci:DIR:TAG the split is on the last colon, and only when what follows
+// is a valid tag, so a directory whose name contains a colon followed by a
+// path component (oci:/mnt/a:b/dir) needs no tag; one whose last element has a
+// colon needs an explicit tag (oci:dir:x:latest). In docker-archive:FILE:NAME:TAG
+// FILE ends at the first colon after which a tagged name follows.
+func ParseReference(s string, opts ...name.Option) (Reference, error) {
+	switch {
+	case strings.HasPrefix(s, layoutPrefix):
+		return parseLayout(s)
+	case strings.HasPrefix(s, archivePrefix):
+		return parseArchive(s)
+	}
+	n, err := name.ParseReference(s, opts...)
+	if err != nil {
+		return Reference{}, fmt.Errorf("parsing reference %q: %w: %v", s, ErrInvalidReference, err)
+	}
+	return Reference{Kind: KindRegistry, Name: n}, nil
+}
+
+func parseLayout(s string) (Reference, error) {
+	rest := strings.TrimPrefix(s, layoutPrefix)
+	dir, tag := rest, DefaultTag
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && tagPattern.MatchString(rest[i+1:]) {
+		dir, tag = rest[:i], rest[i+1:]
+	} else if i >= 0 && i == len(rest)-1 {
+		return Reference{}, fmt.Errorf("parsing reference %q: %w: empty tag", s, ErrInvalidReference)
+	}
+	if dir == "" {
+		return Reference{}, fmt.Errorf("parsing reference %q: %w: no directory", s, ErrInvalidReference)
+	}
+	return Reference{Kind: KindLayout, Path: dir, Tag: tag}, nil
+}
+
+func parseArchive(s string) (Reference, error) {
+	rest := strings.TrimPrefix(s, archivePrefix)
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != ':' || i == 0 {
+			continue
+		}
+		if t, err := name.NewTag(rest[i+1:], name.StrictValidation); err == nil {
+			return Reference{Kind: KindArchive, Path: rest[:i], Name: t}, nil
+		}
+	}
+	if rest == "" || strings.HasSuffix(rest, ":") {
+		return Reference{}, fmt.Errorf("parsing reference %q: %w: no file or an empty name", s, ErrInvalidReference)
+	}
+	return Reference{Kind: KindArchive, Path: rest}, nil
+}
+
+// String returns r in the syntax ParseReference accepts.
+func (r Reference) String() string {
+	switch r.Kind {
+	case KindLayout:
+		return layoutPrefix + r.Path + ":" + r.Tag
+	case KindArchive:
+		if r.Name != nil {
+			return archivePrefix + r.Path + ":" + r.Name.String()
+		}
+		return archivePrefix + r.Path
+	default:
+		if r.Name == nil {
+			return ""
+		}
+		return r.Name.String()
+	}
+}

@@ -1,0 +1,195 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Write writes img to ref and returns the digest of the manifest written.
+// To a layout, blobs go first and index.json last, replacing what the tag
+// named and keeping other tags; to an archive, through a temp file renamed
+// into place; to a registry, with ggcr's remote.Write.
+func Write(ctx context.Context, ref Reference, img v1.Image, opts ...Option) (v1.Hash, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	switch ref.Kind {
+	case KindLayout:
+		return writeLayout(ctx, ref, img, o)
+	case KindArchive:
+		return writeArchive(ref, img, o)
+	case KindRegistry:
+		if ref.Name == nil {
+			return v1.Hash{}, fmt.Errorf("writing to an empty registry reference: %w", ErrInvalidReference)
+		}
+		return writeRegistry(ctx, o.registryName(ref.Name), img, o)
+	}
+	return v1.Hash{}, fmt.Errorf("writing %v: %w", ref, ErrInvalidReference)
+}
+
+func writeLayout(ctx context.Context, ref Reference, img v1.Image, o *options) (v1.Hash, error) {
+	l, err := openLayout(ref.Path, true)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+	}
+	desc, err := putImage(ctx, l, img, ref.String(), o)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+	}
+	if err := l.setRef(ref.Tag, desc); err != nil {
+		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+	}
+	return desc.Digest, nil
+}
+
+// putImage writes img's layers, config and manifest into l (not its index)
+// and returns the manifest's descriptor.
+func putImage(ctx context.Context, l *layoutDir, img v1.Image, refStr string, o *options) (v1.Descriptor, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	for _, layer := range layers {
+		if err := ctx.Err(); err != nil {
+			return v1.Descriptor{}, err
+		}
+		if err := putLayer(l, layer, refStr, o); err != nil {
+			return v1.Descriptor{}, err
+		}
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if _, err := l.writeBlobBytes(cfg); err != nil {
+		return v1.Descriptor{}, err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	h, err := l.writeBlobBytes(raw)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: mt, Digest: h, Size: int64(len(raw))}, nil
+}
+
+func putLayer(l *layoutDir, layer v1.Layer, refStr string, o *options) error {
+	h, err := layer.Digest()
+	if err != nil {
+		return err
+	}
+	if l.hasBlob(h) {
+		return nil
+	}
+	if d, err := partial.Descriptor(layer); err == nil && len(d.URLs) > 0 {
+		return nil // a foreign layer stays where its URLs point
+	}
+	size, err := layer.Size()
+	if err != nil {
+		return err
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return fmt.Errorf("reading layer %s: %w", h, err)
+	}
+	defer rc.Close()
+	event := Progress{Phase: PhaseWrite, Ref: refStr, Blob: h, Total: size}
+	return l.writeBlob(h, newProgressReader(rc, event, o.progress), "layer "+h.String())
+}
+
+func writeArchive(ref Reference, img v1.Image, o *options) (v1.Hash, error) {
+	dir := filepath.Dir(ref.Path)
+	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(ref.Path)+"-*")
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	updates := make(chan v1.Update, 16)
+	done := forwardUpdates(updates, Progress{Phase: PhaseWrite, Ref: ref.String()}, o.progress)
+	// ggcr takes the RepoTags of an archive from the reference; a nil one
+	// writes an untagged image, which docker and podman load without a name.
+	tag := ref.Name
+	err = tarball.Write(tag, img, tmp, tarball.WithProgress(updates))
+	close(updates) // unlike remote.Write, tarball.Write leaves it open
+	<-done
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), ref.Path)
+	}
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+	}
+	return archiveDigest(ref)
+}
+
+// archiveDigest returns the digest of the manifest a reader of the archive
+// sees: docker archives carry no manifest, so it is recomputed on reading.
+func archiveDigest(ref Reference) (v1.Hash, error) {
+	img, err := readArchive(ref)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	h, err := img.Digest()
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("reading back %s: %w", ref, err)
+	}
+	return h, nil
+}
+
+func writeRegistry(ctx context.Context, ref name.Reference, img v1.Image, o *options) (v1.Hash, error) {
+	updates := make(chan v1.Update, 16)
+	done := forwardUpdates(updates, Progress{Phase: PhasePush, Ref: ref.String()}, o.progress)
+	err := remote.Write(ref, img, append(o.remoteOptions(ctx), remote.WithProgress(updates))...)
+	<-done
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	h, err := img.Digest()
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	o.logger.Debug("pushed", "ref", ref.String(), "digest", h.String())
+	return h, nil
+}
+
+// forwardUpdates turns ggcr's progress updates into Progress events until
+// ggcr closes the channel; the returned channel is closed then.
+func forwardUpdates(updates <-chan v1.Update, event Progress, fn func(Progress)) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for u := range updates {
+			if u.Error != nil {
+				continue // the same error is returned by the writer
+			}
+			event.Complete, event.Total = u.Complete, u.Total
+			event.Done = u.Total > 0 && u.Complete >= u.Total
+			fn(event)
+		}
+	}()
+	return done
+}
+
