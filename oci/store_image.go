@@ -119,7 +119,7 @@ type layoutImage struct {
 
 var _ partial.CompressedImageCore = (*layoutImage)(nil)
 
-func (i *layoutImage) RawManifest() ([]byte, error)         { return i.raw, nil }
+func (i *layoutImage) RawManifest() ([]byte, error)        { return i.raw, nil }
 func (i *layoutImage) MediaType() (types.MediaType, error) { return i.mediaType, nil }
 func (i *layoutImage) RawConfigFile() ([]byte, error) {
 	return i.l.readBlob(i.manifest.Config.Digest)

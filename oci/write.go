@@ -192,4 +192,3 @@ func forwardUpdates(updates <-chan v1.Update, event Progress, fn func(Progress))
 	}()
 	return done
 }
-
