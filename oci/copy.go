@@ -24,7 +24,8 @@ type CopyResult struct {
 // Copy copies the image src names to dst. Between layouts and registries the
 // manifest is copied byte for byte, so its digest is kept; a docker archive
 // holds no manifest, so copying into or out of one yields a new digest, which
-// the result reports. Registry sources are read through the store when one is
+// the result reports. From an archive into a layout, the image is given OCI
+// media types. Registry sources are read through the store when one is
 // given (WithStore), so the copy also fills the store.
 func Copy(ctx context.Context, src, dst Reference, opts ...Option) (CopyResult, error) {
 	img, err := Read(ctx, src, opts...)
@@ -39,6 +40,13 @@ func Copy(ctx context.Context, src, dst Reference, opts ...Option) (CopyResult, 
 		// docker load names the image after the source when it has a tag.
 		if t, ok := src.Name.(name.Tag); ok {
 			dst.Name = t
+		}
+	}
+	if src.Kind == KindArchive && dst.Kind == KindLayout {
+		// The digest changes anyway; OCI media types make the layout readable
+		// by every OCI tool (skopeo and umoci skip Docker-typed manifests).
+		if img, err = toOCI(img); err != nil {
+			return CopyResult{}, fmt.Errorf("copying %s: converting to OCI media types: %w", src, err)
 		}
 	}
 	h, err := Write(ctx, dst, img, opts...)
@@ -56,8 +64,10 @@ func changeReason(src, dst Reference) string {
 	switch {
 	case dst.Kind == KindArchive:
 		return "a docker archive stores no manifest; the manifest is recomputed (Docker media types) when the archive is read"
+	case src.Kind == KindArchive && dst.Kind == KindLayout:
+		return "a docker archive stores no manifest; the one written was made from the archive's config and layers, with OCI media types"
 	case src.Kind == KindArchive:
-		return "a docker archive stores no manifest; the one written was computed from the archive's config and layers"
+		return "a docker archive stores no manifest; the one written was made from the archive's config and layers"
 	}
 	return "the destination rewrote the manifest"
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -146,4 +147,40 @@ func layerMediaType(mt, lmt types.MediaType) types.MediaType {
 		return types.OCIUncompressedLayer
 	}
 	return lmt // zstd and foreign layers have no counterpart to switch to
+}
+
+// toOCI returns img with OCI media types: manifest, config and layers. The
+// layers' bytes, and so their digests, are unchanged; the manifest is new.
+// Images that already are OCI are returned as they are.
+func toOCI(img v1.Image) (v1.Image, error) {
+	mt, err := img.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	if mt == types.OCIManifestSchema1 {
+		return img, nil
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	adds := make([]mutate.Addendum, 0, len(layers))
+	for _, l := range layers {
+		lmt, err := l.MediaType()
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, mutate.Addendum{Layer: l, MediaType: layerMediaType(types.OCIManifestSchema1, lmt)})
+	}
+	out, err := mutate.Append(base, adds...)
+	if err != nil {
+		return nil, err
+	}
+	// The config names the layers' diffIDs and history already.
+	return mutate.ConfigFile(out, cf)
 }

@@ -88,7 +88,11 @@ func parseArchive(s string) (Reference, error) {
 		if rest[i] != ':' || i == 0 {
 			continue
 		}
-		if t, err := name.NewTag(rest[i+1:], name.StrictValidation); err == nil {
+		nameTag := rest[i+1:]
+		if strings.LastIndexByte(nameTag, ':') <= strings.LastIndexByte(nameTag, '/') {
+			continue // NAME:TAG needs its tag
+		}
+		if t, err := name.NewTag(nameTag); err == nil {
 			return Reference{Kind: KindArchive, Path: rest[:i], Name: t}, nil
 		}
 	}
