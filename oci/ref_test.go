@@ -7,12 +7,12 @@ import (
 
 func TestParseReference(t *testing.T) {
 	for _, tc := range []struct {
-		in       string
-		kind     Kind
-		path     string
-		tag      string
-		name     string // Name.String(), "" when nil
-		invalid  bool
+		in        string
+		kind      Kind
+		path      string
+		tag       string
+		name      string // Name.String(), "" when nil
+		invalid   bool
 		roundtrip string // String(), when it differs from in
 	}{
 		{in: "oci:dir", kind: KindLayout, path: "dir", tag: "latest", roundtrip: "oci:dir:latest"},
