@@ -1,0 +1,35 @@
+package oci
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/klauspost/pgzip"
+)
+
+// gzipBlockSize fixes pgzip's block size: the compressed bytes depend on it
+// (each block is deflated on its own with the previous block's tail as
+// dictionary) but not on how many blocks run at once, so with it fixed a
+// tree gives the same digest on any machine.
+const gzipBlockSize = 1 << 20
+
+// newCompressor returns a parallel gzip writer at level (0 means
+// BestSpeed) whose output is a function of its input only.
+func newCompressor(w io.Writer, level int) (io.WriteCloser, error) {
+	if level == 0 {
+		level = pgzip.BestSpeed
+	}
+	zw, err := pgzip.NewWriterLevel(w, level)
+	if err != nil {
+		return nil, fmt.Errorf("starting gzip: %w", err)
+	}
+	if err := zw.SetConcurrency(gzipBlockSize, 2*runtime.GOMAXPROCS(0)); err != nil {
+		return nil, fmt.Errorf("starting gzip: %w", err)
+	}
+	// A fixed header: no name, mtime 0 ("none"), OS unknown.
+	zw.ModTime = time.Unix(0, 0)
+	zw.OS = 255
+	return zw, nil
+}

@@ -1,0 +1,145 @@
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+)
+
+// The memo remembers, for each layer kiln wrote into the store, the
+// compressed blob of its uncompressed content: memo/sha256/<diffID hex>
+// holds a small JSON record, replaced atomically. A layer whose content did
+// not change is then found by its diffID and never compressed again.
+type memoRecord struct {
+	Digest    v1.Hash         `json:"digest"`
+	Size      int64           `json:"size"`
+	MediaType types.MediaType `json:"mediaType"`
+}
+
+func (s *Store) memoPath(diffID v1.Hash) string {
+	return filepath.Join(s.dir, "memo", diffID.Algorithm, diffID.Hex)
+}
+
+// tempDir is where LayerWriter writes layers bound for the store: next to
+// the blobs, so that finishing one is a rename.
+func (s *Store) tempDir() string {
+	return filepath.Join(s.dir, "blobs", "sha256")
+}
+
+// LayerByDiffID returns the layer the store holds for uncompressed content
+// diffID, backed by its stored compressed blob (verified when read), if
+// kiln wrote or memoised such a layer before.
+func (s *Store) LayerByDiffID(diffID v1.Hash) (v1.Layer, bool) {
+	b, err := os.ReadFile(s.memoPath(diffID))
+	if err != nil {
+		return nil, false
+	}
+	var rec memoRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, false
+	}
+	fi, err := os.Stat(s.layout.blobPath(rec.Digest))
+	if err != nil || fi.Size() != rec.Size {
+		return nil, false
+	}
+	return &storedLayer{s: s, diffID: diffID, rec: rec}, true
+}
+
+// RememberLayer records l's diffID → compressed digest in the memo. l's
+// compressed blob must be in the store already for LayerByDiffID to use
+// it.
+func (s *Store) RememberLayer(l v1.Layer) error {
+	diffID, err := l.DiffID()
+	if err != nil {
+		return fmt.Errorf("remembering layer: %w", err)
+	}
+	d, err := l.Digest()
+	if err != nil {
+		return fmt.Errorf("remembering layer %s: %w", diffID, err)
+	}
+	size, err := l.Size()
+	if err != nil {
+		return fmt.Errorf("remembering layer %s: %w", diffID, err)
+	}
+	mt, err := l.MediaType()
+	if err != nil {
+		return fmt.Errorf("remembering layer %s: %w", diffID, err)
+	}
+	b, err := json.Marshal(memoRecord{Digest: d, Size: size, MediaType: mt})
+	if err != nil {
+		return err
+	}
+	p := s.memoPath(diffID)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("remembering layer %s: %w", diffID, err)
+	}
+	if err := writeFileAtomic(p, b); err != nil {
+		return fmt.Errorf("remembering layer %s: %w", diffID, err)
+	}
+	return nil
+}
+
+// addLayer moves a freshly written layer file into the store as its blob
+// (keeping the blob already there, if any) and remembers it.
+func (s *Store) addLayer(l *fileLayer) (v1.Layer, error) {
+	dst := s.layout.blobPath(l.digest)
+	if _, err := os.Stat(dst); err == nil {
+		os.Remove(l.path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		os.Remove(l.path)
+		return nil, err
+	} else {
+		if err := os.Chmod(l.path, 0o644); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(l.path, dst); err != nil {
+			os.Remove(l.path)
+			return nil, err
+		}
+	}
+	if err := s.RememberLayer(l); err != nil {
+		return nil, err
+	}
+	return &storedLayer{s: s, diffID: l.diffID, rec: memoRecord{Digest: l.digest, Size: l.size, MediaType: l.mediaType}}, nil
+}
+
+// storedLayer is a layer whose compressed blob is in the store.
+type storedLayer struct {
+	s      *Store
+	diffID v1.Hash
+	rec    memoRecord
+}
+
+var _ v1.Layer = (*storedLayer)(nil)
+
+func (l *storedLayer) Digest() (v1.Hash, error)            { return l.rec.Digest, nil }
+func (l *storedLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *storedLayer) Size() (int64, error)                { return l.rec.Size, nil }
+func (l *storedLayer) MediaType() (types.MediaType, error) { return l.rec.MediaType, nil }
+
+// Compressed opens the stored blob; reading it to the end verifies it.
+func (l *storedLayer) Compressed() (io.ReadCloser, error) {
+	return l.s.layout.openBlob(l.rec.Digest)
+}
+
+// Uncompressed decompresses the stored blob as it is read.
+func (l *storedLayer) Uncompressed() (io.ReadCloser, error) {
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("decompressing layer %s: %w", l.rec.Digest, err)
+	}
+	return &gunzipReader{zr: zr, c: rc}, nil
+}

@@ -1,0 +1,155 @@
+package oci
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/oci/internal/fsutil"
+)
+
+// UnpackOptions says how layers are unpacked into a directory. The zero
+// value unpacks as root: ownership applied, device nodes created, setuid,
+// setgid and sticky bits kept.
+type UnpackOptions struct {
+	// Rootless unpacks as an unprivileged user: device nodes are skipped,
+	// setuid, setgid and sticky bits are dropped and ownership is not
+	// applied (every file belongs to the caller).
+	Rootless bool
+}
+
+// Unpack unpacks the layers of img, lowest first, into dir, which must
+// exist. Whiteouts of upper layers remove what lower layers wrote. Every
+// name and link target is resolved inside dir; an entry that would climb
+// out of it fails with ErrUnsafePath and a symlink pointing outside is
+// followed as if dir were the root, never out of it.
+//
+// Directories keep owner write permission while layers are unpacked; their
+// modes and times are applied once the last layer is done.
+func Unpack(ctx context.Context, img v1.Image, dir string, opts UnpackOptions) error {
+	layers, err := img.Layers()
+	if err != nil {
+		return fmt.Errorf("unpacking image: listing layers: %w", err)
+	}
+	u := newUnpacker(dir, opts)
+	for _, l := range layers {
+		if err := u.unpackLayer(ctx, l); err != nil {
+			return err
+		}
+	}
+	if err := u.finish(); err != nil {
+		return fmt.Errorf("unpacking image into %s: %w", dir, err)
+	}
+	return nil
+}
+
+// UnpackLayer unpacks one uncompressed layer tar into dir, applying its
+// whiteouts to what dir already holds. See Unpack for the rules.
+func UnpackLayer(ctx context.Context, tarStream io.Reader, dir string, opts UnpackOptions) error {
+	u := newUnpacker(dir, opts)
+	if err := u.unpackTar(ctx, tarStream); err != nil {
+		return fmt.Errorf("unpacking layer into %s: %w", dir, err)
+	}
+	if err := u.finish(); err != nil {
+		return fmt.Errorf("unpacking layer into %s: %w", dir, err)
+	}
+	return nil
+}
+
+// unpacker carries what outlives one layer: the directories whose mode and
+// times are applied at the end.
+type unpacker struct {
+	root string
+	opts UnpackOptions
+	dirs map[string]dirMeta // host path → final mode and time
+	seen map[string]bool    // names (relative to root) written by the current layer
+}
+
+type dirMeta struct {
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+func newUnpacker(root string, opts UnpackOptions) *unpacker {
+	return &unpacker{root: root, opts: opts, dirs: map[string]dirMeta{}}
+}
+
+func (u *unpacker) unpackLayer(ctx context.Context, l v1.Layer) error {
+	d, err := l.Digest()
+	if err != nil {
+		return fmt.Errorf("unpacking layer: %w", err)
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("unpacking layer %s: %w", d, err)
+	}
+	err = u.unpackTar(ctx, rc)
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("unpacking layer %s: %w", d, err)
+	}
+	return nil
+}
+
+func (u *unpacker) unpackTar(ctx context.Context, r io.Reader) error {
+	u.seen = map[string]bool{}
+	tr := tar.NewReader(r)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading tar: %w", err)
+		}
+		if err := u.entry(hdr, tr); err != nil {
+			return fmt.Errorf("entry %q: %w", hdr.Name, err)
+		}
+	}
+}
+
+// finish applies the deferred modes and times of directories. A directory
+// that a later layer removed or replaced is left alone.
+func (u *unpacker) finish() error {
+	for p, m := range u.dirs {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.Chmod(p, m.mode); err != nil {
+			return err
+		}
+		if err := fsutil.Lutimes(p, m.mtime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forget drops the deferred metadata of p and everything below it, when a
+// directory is removed and the path may come back as something else.
+func (u *unpacker) forget(p string) {
+	delete(u.dirs, p)
+	prefix := p + string(os.PathSeparator)
+	for k := range u.dirs {
+		if strings.HasPrefix(k, prefix) {
+			delete(u.dirs, k)
+		}
+	}
+}
