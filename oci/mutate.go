@@ -16,8 +16,8 @@ import (
 type Mutation struct {
 	Labels     map[string]string // merged into the base's labels ("" values kept)
 	Env        []string          // KEY=VALUE, replacing the base's value of KEY
-	Entrypoint []string          // replaces the entrypoint when non-nil
-	Cmd        []string          // replaces the command when non-nil
+	Entrypoint []string          // replaces the entrypoint when non-nil; empty clears it
+	Cmd        []string          // replaces the command when non-nil; empty clears it
 	User       *string           // replaces the user when non-nil
 	WorkingDir *string           // replaces the working directory when non-nil
 	Layers     []Append          // appended in order
@@ -34,7 +34,8 @@ type Append struct {
 // Mutate returns base with m applied. Appended layers take the media type
 // family of the base's manifest (Docker v2 or OCI), so that the result is
 // a valid image of one kind; ggcr's mutate.Append would otherwise keep each
-// layer's own media type and mix the two.
+// layer's own media type and mix the two (and its Addendum.MediaType changes
+// only the manifest, not what the layer reports, which validate.Image rejects).
 func Mutate(base v1.Image, m Mutation) (v1.Image, error) {
 	mt, err := base.MediaType()
 	if err != nil {
@@ -50,7 +51,11 @@ func Mutate(base v1.Image, m Mutation) (v1.Image, error) {
 		if h.Created.IsZero() && m.Created != nil {
 			h.Created = v1.Time{Time: *m.Created}
 		}
-		adds = append(adds, mutate.Addendum{Layer: a.Layer, History: h, MediaType: layerMediaType(mt, lmt)})
+		layer := a.Layer
+		if want := layerMediaType(mt, lmt); want != lmt {
+			layer = &retypedLayer{Layer: layer, mediaType: want}
+		}
+		adds = append(adds, mutate.Addendum{Layer: layer, History: h})
 	}
 	img, err := mutate.Append(base, adds...)
 	if err != nil {
@@ -90,10 +95,10 @@ func applyConfig(c *v1.Config, m Mutation) {
 		c.Env = setEnv(c.Env, kv)
 	}
 	if m.Entrypoint != nil {
-		c.Entrypoint = m.Entrypoint
+		c.Entrypoint = nilIfEmpty(m.Entrypoint)
 	}
 	if m.Cmd != nil {
-		c.Cmd = m.Cmd
+		c.Cmd = nilIfEmpty(m.Cmd)
 	}
 	if m.User != nil {
 		c.User = *m.User
@@ -101,6 +106,15 @@ func applyConfig(c *v1.Config, m Mutation) {
 	if m.WorkingDir != nil {
 		c.WorkingDir = *m.WorkingDir
 	}
+}
+
+// nilIfEmpty returns nil for an empty slice: the config's JSON omits empty
+// lists, so an empty one would not survive a round trip.
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 // setEnv replaces KEY's entry in env with kv (KEY=VALUE), or appends it.
@@ -175,7 +189,10 @@ func toOCI(img v1.Image) (v1.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		adds = append(adds, mutate.Addendum{Layer: l, MediaType: layerMediaType(types.OCIManifestSchema1, lmt)})
+		if want := layerMediaType(types.OCIManifestSchema1, lmt); want != lmt {
+			l = &retypedLayer{Layer: l, mediaType: want}
+		}
+		adds = append(adds, mutate.Addendum{Layer: l})
 	}
 	out, err := mutate.Append(base, adds...)
 	if err != nil {
@@ -184,3 +201,12 @@ func toOCI(img v1.Image) (v1.Image, error) {
 	// The config names the layers' diffIDs and history already.
 	return mutate.ConfigFile(out, cf)
 }
+
+// retypedLayer is a layer reporting another media type of the same
+// compression (the Docker and OCI names for the same bytes).
+type retypedLayer struct {
+	v1.Layer
+	mediaType types.MediaType
+}
+
+func (l *retypedLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
