@@ -19,9 +19,13 @@ type tentry struct {
 	mode int64
 }
 
-func tfile(name, body string) tentry  { return tentry{name: name, typ: tar.TypeReg, body: body, mode: 0o644} }
-func tdir(name string) tentry         { return tentry{name: name, typ: tar.TypeDir, mode: 0o755} }
-func tsym(name, target string) tentry { return tentry{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777} }
+func tfile(name, body string) tentry {
+	return tentry{name: name, typ: tar.TypeReg, body: body, mode: 0o644}
+}
+func tdir(name string) tentry { return tentry{name: name, typ: tar.TypeDir, mode: 0o755} }
+func tsym(name, target string) tentry {
+	return tentry{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777}
+}
 func tlink(name, target string) tentry {
 	return tentry{name: name, typ: tar.TypeLink, link: target, mode: 0o644}
 }

@@ -37,7 +37,7 @@ func TestUnpackHostile(t *testing.T) {
 	tests := []struct {
 		name    string
 		layers  func(outside string) [][]tentry
-		wantErr error                     // nil: the unpack succeeds, contained
+		wantErr error                    // nil: the unpack succeeds, contained
 		check   func(*testing.T, string) // on root, when the unpack succeeds
 	}{{
 		name:    "dotdot name",
@@ -58,7 +58,7 @@ func TestUnpackHostile(t *testing.T) {
 		},
 		check: func(t *testing.T, root string) {
 			outside := filepath.Join(filepath.Dir(root), "outside")
-			contained(filepath.Join(outside[1:], "canary") + " -rw-r--r-- pwned")(t, root)
+			contained(filepath.Join(outside[1:], "canary")+" -rw-r--r-- pwned")(t, root)
 		},
 	}, {
 		name:   "symlink to / then a file through it (CVE-2021-29136)",

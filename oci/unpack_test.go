@@ -60,7 +60,7 @@ func TestUnpackLayers(t *testing.T) {
 			"stays/ rwxr-xr-x", "stays/a -rw-r--r-- a", "stays/b -rw-r--r-- b",
 		},
 	}, {
-		name: "absolute and dotted names",
+		name:   "absolute and dotted names",
 		layers: [][]tentry{{tdir("./"), tfile("/abs", "1"), tfile("./dot/x", "2"), tfile("a/../b", "3")}},
 		want:   []string{"abs -rw-r--r-- 1", "b -rw-r--r-- 3", "dot/ rwxr-xr-x", "dot/x -rw-r--r-- 2"},
 	}}
@@ -78,7 +78,9 @@ func TestUnpackLayers(t *testing.T) {
 				t.Errorf("tree (-want +got):\n%s", diff)
 			}
 			// Read-only directories must not stop the test's cleanup.
-			t.Cleanup(func() { _ = filepath.Walk(dir, func(p string, fi os.FileInfo, _ error) error { return os.Chmod(p, 0o755) }) })
+			t.Cleanup(func() {
+				_ = filepath.Walk(dir, func(p string, fi os.FileInfo, _ error) error { return os.Chmod(p, 0o755) })
+			})
 		})
 	}
 }
