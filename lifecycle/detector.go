@@ -1,0 +1,350 @@
+package lifecycle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Detector is the detect phase: it tries the groups of Order in turn, runs
+// bin/detect of their buildpacks and resolves the build plan. The first
+// group that passes wins; Run writes it to <layers>/group.toml and the plan
+// to <layers>/plan.toml.
+type Detector struct {
+	Paths  Paths
+	Runner Runner
+	Order  Order
+	// Target is the run image's target: buildpacks whose targets do not
+	// match it do not take part (Platform API ≥0.12), and it fills the
+	// CNB_TARGET_* variables (Buildpack API ≥0.10).
+	Target TargetData
+	// Env is the platform's environment ("K=V"); only the allowlisted
+	// variables (PATH, HOME, proxies, …) reach buildpacks.
+	Env         []string
+	PlatformAPI string // default DefaultPlatformAPI
+	ExecEnv     string // CNB_EXEC_ENV for Buildpack API ≥0.12; empty: unset
+	Parallel    int    // detections run at once; default runtime.NumCPU()
+	Logger      *slog.Logger
+	// Output receives each buildpack's detect output once it ran (verbose
+	// mode). Output of errored detections is also kept in the error.
+	Output io.Writer
+}
+
+// DetectResult is the group that passed and its build plan.
+type DetectResult struct {
+	Group Group
+	Plan  Plan
+}
+
+// detectRun is the memoised detection of one id@version.
+type detectRun struct {
+	entry  GroupEntry
+	code   int // 0 pass, 100 fail, other: error (-1: did not run or invalid output)
+	plan   BuildPlan
+	output []byte
+	err    error
+	done   chan struct{}
+}
+
+// detection is the state of one Detector.Run.
+type detection struct {
+	d       *Detector
+	api     apiVersion
+	store   buildpackStore
+	base    env
+	x       execEnv
+	scratch Dir
+	log     *slog.Logger
+	sem     chan struct{}
+
+	mu       sync.Mutex
+	runs     map[string]*detectRun
+	reported map[string]bool
+	errored  []*BuildpackError
+}
+
+// Run detects the group and plan.
+func (d *Detector) Run(ctx context.Context) (DetectResult, error) {
+	s, err := d.start()
+	if err != nil {
+		return DetectResult{}, phaseError("detect", err)
+	}
+	group, plan, err := s.detectOrder(ctx, d.Order, nil, nil, false)
+	if rerr := os.RemoveAll(s.scratch.Host); err == nil && rerr != nil {
+		err = fmt.Errorf("removing detect scratch files: %w", rerr)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	switch {
+	case errors.Is(err, ErrNoGroupPassed), errors.Is(err, ErrBuildpackErrored):
+		return DetectResult{}, &DetectError{Err: err, Buildpacks: s.errored}
+	case err != nil:
+		return DetectResult{}, phaseError("detect", err)
+	}
+	if err := WriteGroup(filepath.Join(d.Paths.Layers.Host, "group.toml"), group); err != nil {
+		return DetectResult{}, phaseError("detect", err)
+	}
+	if err := WritePlan(filepath.Join(d.Paths.Layers.Host, "plan.toml"), plan); err != nil {
+		return DetectResult{}, phaseError("detect", err)
+	}
+	return DetectResult{Group: group, Plan: plan}, nil
+}
+
+// start validates the inputs and sets up the state of a run.
+func (d *Detector) start() (*detection, error) {
+	api, err := parseAPI(orDefault(d.PlatformAPI, DefaultPlatformAPI))
+	if err != nil {
+		return nil, err
+	}
+	if d.Runner == nil {
+		return nil, errors.New("detecting: no Runner")
+	}
+	n := d.Parallel
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	s := &detection{
+		d: d, api: api, store: buildpackStore{dir: d.Paths.Buildpacks},
+		base: newEnv(d.Env), x: execEnv{paths: d.Paths, target: d.Target, execEnvName: d.ExecEnv},
+		scratch: d.Paths.scratch().join("detect"), log: loggerOr(d.Logger),
+		sem: make(chan struct{}, n), runs: map[string]*detectRun{}, reported: map[string]bool{},
+	}
+	return s, os.MkdirAll(s.scratch.Host, 0o755)
+}
+
+// detectOrder tries each group of order followed by next; when the order
+// is an optional composite, next alone is tried last.
+func (s *detection) detectOrder(ctx context.Context, order Order, done, next []GroupEntry, optional bool) (Group, Plan, error) {
+	errored := false
+	for _, g := range order {
+		group, plan, err := s.detectGroup(ctx, append(slices.Clip(g.Group), next...), done)
+		switch {
+		case errors.Is(err, ErrBuildpackErrored):
+			errored = true
+		case errors.Is(err, ErrNoGroupPassed):
+		default:
+			return group, plan, err
+		}
+	}
+	if optional {
+		return s.detectGroup(ctx, next, done)
+	}
+	if errored {
+		return Group{}, Plan{}, ErrBuildpackErrored
+	}
+	return Group{}, Plan{}, ErrNoGroupPassed
+}
+
+// detectGroup expands group (composites depth-first, duplicate IDs
+// skipped), runs the detections it needs and resolves the result.
+func (s *detection) detectGroup(ctx context.Context, group, done []GroupEntry) (Group, Plan, error) {
+	for i, el := range group {
+		if slices.ContainsFunc(done, func(e GroupEntry) bool { return e.ID == el.ID }) {
+			continue
+		}
+		bp, err := s.store.lookup(el.ID, el.Version)
+		if err != nil {
+			return Group{}, Plan{}, err
+		}
+		if bp.IsComposite() {
+			return s.detectOrder(ctx, bp.Order, done, group[i+1:], el.Optional)
+		}
+		el.API, el.Homepage = bp.API, bp.Info.Homepage
+		if s.api.atLeast("0.15") && s.d.ExecEnv != "" && !execEnvMatch(bp, s.d.ExecEnv) {
+			s.log.Debug("skipping buildpack for this execution environment", "buildpack", el.String())
+			continue
+		}
+		done = append(slices.Clip(done), el)
+		if s.api.atLeast("0.12") && !el.Optional && !targetMatch(bp, s.d.Target) {
+			s.record(el, &detectRun{code: -1, err: fmt.Errorf("no target of the buildpack matches the run image (%s/%s)", s.d.Target.OS, s.d.Target.Arch)})
+			continue
+		}
+		s.launch(ctx, el, bp)
+	}
+	return s.resolve(ctx, done)
+}
+
+// execEnvMatch reports whether bp runs in the execution environment name.
+func execEnvMatch(bp *Buildpack, name string) bool {
+	envs := bp.ExecEnv()
+	return bp.api.lessThan("0.12") || len(envs) == 0 || slices.Contains(envs, "*") || slices.Contains(envs, name)
+}
+
+// record stores a finished run for el unless one exists.
+func (s *detection) record(el GroupEntry, r *detectRun) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.runs[el.String()]; !ok {
+		r.entry, r.done = el, make(chan struct{})
+		close(r.done)
+		s.runs[el.String()] = r
+	}
+}
+
+// launch starts the detection of bp unless it ran or runs already.
+func (s *detection) launch(ctx context.Context, el GroupEntry, bp *Buildpack) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.runs[el.String()]; ok {
+		return
+	}
+	r := &detectRun{entry: el, done: make(chan struct{})}
+	s.runs[el.String()] = r
+	go func() {
+		defer close(r.done)
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			r.code, r.err = -1, ctx.Err()
+			return
+		}
+		defer func() { <-s.sem }()
+		s.runDetect(ctx, bp, r)
+	}()
+}
+
+// runDetect runs bin/detect of bp and reads its plan into r.
+func (s *detection) runDetect(ctx context.Context, bp *Buildpack, r *detectRun) {
+	r.code = -1
+	dirHost, err := os.MkdirTemp(s.scratch.Host, EscapeID(bp.Info.ID)+"-")
+	if err != nil {
+		r.err = err
+		return
+	}
+	defer os.RemoveAll(dirHost)
+	plan := Dir{Host: filepath.Join(dirHost, "plan.toml"), Container: path.Join(s.scratch.Container, filepath.Base(dirHost), "plan.toml")}
+	if r.err = os.WriteFile(plan.Host, nil, 0o666); r.err != nil {
+		return
+	}
+	p := s.d.Paths
+	envList, err := s.x.forBuildpack(s.base, bp, "CNB_PLATFORM_DIR="+p.Platform.Container, "CNB_BUILD_PLAN_PATH="+plan.Container)
+	if err != nil {
+		r.err = err
+		return
+	}
+	out := &lockedBuffer{}
+	r.code, r.err = s.d.Runner.Run(ctx, Cmd{
+		Args: []string{path.Join(bp.Dir.Container, "bin", "detect"), p.Platform.Container, plan.Container},
+		Env:  envList, Dir: p.App.Container, Stdout: out, Stderr: out,
+	})
+	r.output = out.Bytes()
+	if r.err != nil {
+		r.code = -1
+		return
+	}
+	if r.code != 0 {
+		return
+	}
+	if _, err := toml.DecodeFile(plan.Host, &r.plan); err != nil {
+		r.code, r.err = -1, fmt.Errorf("reading build plan: %w", err)
+		return
+	}
+	if err := r.plan.normalizeVersions(bp.api); err != nil {
+		r.code, r.err = -1, err
+	}
+}
+
+// resolve waits for the detections of done and resolves the group: every
+// required buildpack must pass, at least one must pass, and a plan must
+// resolve.
+func (s *detection) resolve(ctx context.Context, done []GroupEntry) (Group, Plan, error) {
+	var passed []GroupEntry
+	var plans []BuildPlan
+	detected, errored := true, false
+	for _, el := range done {
+		s.mu.Lock()
+		r := s.runs[el.String()]
+		s.mu.Unlock()
+		<-r.done
+		if err := ctx.Err(); err != nil {
+			return Group{}, Plan{}, err
+		}
+		s.report(el, r)
+		switch r.code {
+		case 0:
+			passed, plans = append(passed, el), append(plans, r.plan)
+		case 100:
+			detected = detected && el.Optional
+		default:
+			errored = true
+			detected = detected && el.Optional
+		}
+	}
+	switch {
+	case !detected && errored:
+		return Group{}, Plan{}, ErrBuildpackErrored
+	case !detected || len(passed) == 0:
+		return Group{}, Plan{}, ErrNoGroupPassed
+	}
+	group, plan, ok := resolvePlan(passed, plans)
+	if !ok {
+		s.log.Debug("no build plan resolves; providers must come before the buildpacks that require them", "group", fmt.Sprint(done))
+		return Group{}, Plan{}, ErrNoGroupPassed
+	}
+	return group, plan, nil
+}
+
+// report writes a run's output to the Output writer and remembers errored
+// runs for the error report, once per run.
+func (s *detection) report(el GroupEntry, r *detectRun) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reported[el.String()] {
+		return
+	}
+	s.reported[el.String()] = true
+	s.log.Debug("detected", "buildpack", el.String(), "code", r.code)
+	if s.d.Output != nil && len(r.output) > 0 {
+		fmt.Fprintf(s.d.Output, "======== Output: %s ========\n%s", el, r.output)
+	}
+	if r.code != 0 && r.code != 100 {
+		s.errored = append(s.errored, &BuildpackError{ID: el.ID, Version: el.Version, Phase: "detect", Code: r.code, Output: r.output, Err: r.err})
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a runner writing stdout and
+// stderr from two goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes returns a copy of what was written.
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// loggerOr returns l, or a logger that discards everything.
+func loggerOr(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
