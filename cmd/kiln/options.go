@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// defaultStoreDir is where the image store lives without --store:
+// $XDG_CACHE_HOME/kiln, or ~/.cache/kiln when XDG_CACHE_HOME is unset.
+func defaultStoreDir() (string, error) {
+	if d := os.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "kiln"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the image store: %w (set --store or XDG_CACHE_HOME)", err)
+	}
+	return filepath.Join(home, ".cache", "kiln"), nil
+}
+
+// logger returns the logger libraries get: debug output on stderr with -v,
+// nothing otherwise (errors are returned, not logged).
+func (g *globalFlags) logger(stderr io.Writer) *slog.Logger {
+	if !g.verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// openStore opens --store, or the default store.
+func (g *globalFlags) openStore() (*oci.Store, error) {
+	dir := g.store
+	if dir == "" {
+		d, err := defaultStoreDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	return oci.OpenStore(dir)
+}
+
+// ociOptions turns the global flags into options for oci.Read, Write and
+// Copy, with progress reported to stderr.
+func (g *globalFlags) ociOptions(stderr io.Writer) ([]oci.Option, error) {
+	policy, err := oci.ParsePullPolicy(g.pull)
+	if err != nil {
+		return nil, fmt.Errorf("--pull: %w", err)
+	}
+	store, err := g.openStore()
+	if err != nil {
+		return nil, err
+	}
+	return []oci.Option{
+		oci.WithStore(store),
+		oci.WithPullPolicy(policy),
+		oci.WithInsecureRegistries(g.insecure...),
+		oci.WithLogger(g.logger(stderr)),
+		oci.WithProgress(newProgressPrinter(stderr).report),
+	}, nil
+}

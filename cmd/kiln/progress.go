@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/kilnbuild/kiln/oci"
+	"golang.org/x/sys/unix"
+)
+
+// progressPrinter shows oci.Progress events. On a terminal it redraws one
+// status line; otherwise it stays quiet and prints one line per finished
+// blob or image, so that logs stay readable.
+type progressPrinter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	tty bool
+}
+
+func newProgressPrinter(w io.Writer) *progressPrinter {
+	return &progressPrinter{w: w, tty: isTerminal(w)}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func (p *progressPrinter) report(e oci.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	what := e.Ref
+	if e.Blob.Hex != "" {
+		what = shortDigest(e.Blob.String())
+	}
+	verb := map[oci.Phase]string{oci.PhasePull: "pulling", oci.PhasePush: "pushing", oci.PhaseWrite: "writing"}[e.Phase]
+	done := map[oci.Phase]string{oci.PhasePull: "pulled", oci.PhasePush: "pushed", oci.PhaseWrite: "wrote"}[e.Phase]
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s %s %s", verb, what, byteCount(e.Complete, e.Total))
+		if e.Done {
+			fmt.Fprintf(p.w, "\r\033[K%s %s %s\n", done, what, humanBytes(e.Complete))
+		}
+		return
+	}
+	if e.Done {
+		fmt.Fprintf(p.w, "%s %s %s\n", done, what, humanBytes(e.Complete))
+	}
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+func byteCount(complete, total int64) string {
+	if total <= 0 {
+		return humanBytes(complete)
+	}
+	return humanBytes(complete) + "/" + humanBytes(total)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
