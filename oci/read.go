@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -59,18 +60,43 @@ func readLayout(ref Reference, o *options) (v1.Image, error) {
 }
 
 func readArchive(ref Reference) (v1.Image, error) {
-	if _, err := os.Stat(ref.Path); err != nil {
+	opener := func() (io.ReadCloser, error) { return os.Open(ref.Path) }
+	m, err := tarball.LoadManifest(opener)
+	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", ref, err)
 	}
 	var tag *name.Tag
 	if t, ok := ref.Name.(name.Tag); ok {
 		tag = &t
 	}
-	img, err := tarball.ImageFromPath(ref.Path, tag)
+	if err := findInArchive(m, tag); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	img, err := tarball.Image(opener, tag)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", ref, err)
 	}
 	return img, nil
+}
+
+// findInArchive checks that the archive's manifest.json holds the image
+// tag names, or exactly one image when tag is nil, so that callers can tell
+// "absent" and "ambiguous" apart.
+func findInArchive(m tarball.Manifest, tag *name.Tag) error {
+	if tag == nil {
+		if len(m) != 1 {
+			return fmt.Errorf("%d images: %w", len(m), ErrAmbiguous)
+		}
+		return nil
+	}
+	for _, d := range m {
+		for _, s := range d.RepoTags {
+			if t, err := name.NewTag(s); err == nil && t.Name() == tag.Name() {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no image tagged %s: %w", tag, ErrNotFound)
 }
 
 func readRegistry(ctx context.Context, ref name.Reference, o *options) (v1.Image, error) {
