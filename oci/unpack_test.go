@@ -91,11 +91,8 @@ func TestUnpackMetadata(t *testing.T) {
 	sticky := tdir("tmp")
 	sticky.mode = 0o1777
 	b := tarOf(t, suid, sticky, tsym("link", "suid"), tfile("tmp/f", "f"))
-	for _, rootless := range []bool{false, true} {
+	for _, rootless := range modes() {
 		t.Run(map[bool]string{false: "root", true: "rootless"}[rootless], func(t *testing.T) {
-			if !rootless && testutil.Rootless() {
-				testutil.Skip(t, "unpacking as root needs root")
-			}
 			dir := t.TempDir()
 			if err := unpackTars(dir, UnpackOptions{Rootless: rootless}, b); err != nil {
 				t.Fatal(err)
@@ -129,10 +126,16 @@ func TestUnpackMetadata(t *testing.T) {
 	}
 }
 
-func TestUnpackOwnership(t *testing.T) {
+// modes returns the Rootless settings the test process can exercise: both
+// as root, only rootless otherwise (make test runs the package both ways).
+func modes() []bool {
 	if testutil.Rootless() {
-		testutil.Skip(t, "applying ownership needs root")
+		return []bool{true}
 	}
+	return []bool{false, true}
+}
+
+func TestUnpackOwnership(t *testing.T) {
 	hdrs := []tar.Header{
 		{Typeflag: tar.TypeDir, Name: "d", Mode: 0o755, Uid: 1000, Gid: 1001},
 		{Typeflag: tar.TypeReg, Name: "d/f", Mode: 0o644, Uid: 1002, Gid: 1003},
@@ -140,7 +143,7 @@ func TestUnpackOwnership(t *testing.T) {
 		{Typeflag: tar.TypeChar, Name: "null", Mode: 0o666, Devmajor: 1, Devminor: 3},
 	}
 	b := tarOfHeaders(t, hdrs)
-	for _, rootless := range []bool{false, true} {
+	for _, rootless := range modes() {
 		dir := t.TempDir()
 		if err := unpackTars(dir, UnpackOptions{Rootless: rootless}, b); err != nil {
 			t.Fatal(err)
