@@ -295,4 +295,3 @@ func TestParseLocator(t *testing.T) {
 		}
 	}
 }
-
