@@ -38,6 +38,7 @@ type DigestError struct {
 	Source string  // where the bytes came from: a file path or a URL
 }
 
+// Error names the blob, its source and what its content hashes to.
 func (e *DigestError) Error() string {
 	return fmt.Sprintf("blob %s from %s: content hashes to %s: %v", e.Want, e.Source, e.Got, ErrDigestMismatch)
 }

@@ -127,7 +127,8 @@ func WithPlatform(p v1.Platform) Option {
 }
 
 // WithProgress receives progress of blob transfers. It is called from the
-// goroutine doing the transfer, so it must not block for long.
+// goroutines doing the transfers, possibly several at once, so it must be
+// safe for concurrent use and must not block for long.
 func WithProgress(f func(Progress)) Option {
 	return func(o *options) error {
 		if f != nil {

@@ -80,13 +80,14 @@ func (s *Store) pull(ctx context.Context, ref name.Reference, o *options) (v1.Im
 	if err != nil {
 		return nil, fmt.Errorf("pulling %s: parsing manifest %s: %w", ref, desc.Digest, err)
 	}
+	var missing []v1.Descriptor
 	for _, d := range append([]v1.Descriptor{m.Config}, m.Layers...) {
-		if len(d.URLs) > 0 || s.layout.hasBlob(d.Digest) {
-			continue // foreign layers are not ours to copy
+		if len(d.URLs) == 0 && !s.layout.hasBlob(d.Digest) { // foreign layers are not ours to copy
+			missing = append(missing, d)
 		}
-		if err := s.fetchBlob(ctx, ref, d, o, ropts); err != nil {
-			return nil, fmt.Errorf("pulling %s: %w", ref, err)
-		}
+	}
+	if err := s.fetchBlobs(ctx, ref, missing, o); err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", ref, err)
 	}
 	// Manifests after the blobs they name, the index entry last.
 	if err := s.layout.writeBlob(desc.Digest, bytes.NewReader(manifest), ref.String()); err != nil {
@@ -104,8 +105,42 @@ func (s *Store) pull(ctx context.Context, ref name.Reference, o *options) (v1.Im
 	return s.image(ref, o.platform)
 }
 
+// pullConcurrency is how many blobs of one image are fetched at once.
+const pullConcurrency = 3
+
+// fetchBlobs downloads blobs of ref's repository into the store, a few at a
+// time; the first error cancels the others.
+func (s *Store) fetchBlobs(ctx context.Context, ref name.Reference, blobs []v1.Descriptor, o *options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ropts := o.remoteOptions(ctx)
+	sem := make(chan struct{}, pullConcurrency)
+	errs := make(chan error, len(blobs))
+	for _, d := range blobs {
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			err := ctx.Err()
+			if err == nil {
+				err = s.fetchBlob(ref, d, o, ropts)
+			}
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range blobs {
+		if err := <-errs; err != nil && (first == nil || errors.Is(first, context.Canceled)) {
+			first = err
+		}
+	}
+	return first
+}
+
 // fetchBlob downloads blob d of ref's repository into the store, verified.
-func (s *Store) fetchBlob(ctx context.Context, ref name.Reference, d v1.Descriptor, o *options, ropts []remote.Option) error {
+func (s *Store) fetchBlob(ref name.Reference, d v1.Descriptor, o *options, ropts []remote.Option) error {
 	l, err := remote.Layer(ref.Context().Digest(d.Digest.String()), ropts...)
 	if err != nil {
 		return fmt.Errorf("fetching blob %s: %w", d.Digest, err)
