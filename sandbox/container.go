@@ -1,0 +1,254 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// Container is a running container in which processes are run one after
+// the other or side by side. Its PID 1 is kiln's pause shim; processes are
+// started by a zygote per uid:gid (see zygote.go). Close it when done.
+type Container struct {
+	id       string
+	stateDir string
+	viewDir  string
+	log      *slog.Logger
+	lc       *libcontainer.Container
+	init     *libcontainer.Process
+	initDone chan struct{} // closed when PID 1 has exited
+	stopCtx  func() bool
+	seccomp  bool
+	nextID   atomic.Uint64
+
+	mu      sync.Mutex // guards ctl requests, zygotes and closed
+	ctl     *net.UnixConn
+	zygotes map[[2]int]*zygoteClient
+	closed  bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start starts a container for cfg. Cancelling ctx closes it, killing
+// every process in it.
+func Start(ctx context.Context, cfg Config) (*Container, error) {
+	quietLogrus()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := currentMode()
+	if m.rootless {
+		if err := userNSBlocker("/proc/sys", true); err != nil {
+			return nil, err
+		}
+	}
+	rootfs, stateDir, mounts, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cleanStale(stateDir, log)
+	if !m.cgroupLimits() && (cfg.Limits.Memory > 0 || cfg.Limits.PIDs > 0 || cfg.Limits.CPUs > 0) {
+		log.Info("cgroup limits skipped: kiln cannot create cgroups without root")
+	}
+
+	id := newID()
+	c := &Container{
+		id: id, stateDir: stateDir, viewDir: filepath.Join(stateDir, id+".root"), log: log,
+		initDone: make(chan struct{}), seccomp: seccompBuilt, zygotes: map[[2]int]*zygoteClient{},
+	}
+	dests := mountDestinations(cfg)
+	for _, mt := range mounts[len(cfg.Mounts):] {
+		dests = append(dests, mt.Destination)
+	}
+	view, err := buildView(rootfs, c.viewDir, dests)
+	if err != nil {
+		os.RemoveAll(c.viewDir)
+		return nil, fmt.Errorf("preparing the root of %s: %w", rootfs, err)
+	}
+	lcfg := containerConfig(cfg, m, id, c.viewDir, view, mounts)
+	if c.lc, err = libcontainer.Create(stateDir, id, lcfg); err != nil {
+		os.RemoveAll(c.viewDir)
+		return nil, c.startError(m, fmt.Errorf("creating container: %w", err))
+	}
+	if err := c.startInit(m); err != nil {
+		c.lc.Destroy()
+		os.RemoveAll(c.viewDir)
+		return nil, c.startError(m, fmt.Errorf("starting container: %w", err))
+	}
+	c.stopCtx = context.AfterFunc(ctx, func() { c.Close() })
+	log.Debug("sandbox started", "id", id, "rootless", m.rootless, "network", cfg.Network.String())
+	return c, nil
+}
+
+// startError adds the reason user namespaces fail, when one is known.
+func (c *Container) startError(m mode, err error) error {
+	if m.rootless {
+		if why := userNSBlocker("/proc/sys", false); why != nil {
+			return fmt.Errorf("%w (%v)", why, err)
+		}
+	}
+	return err
+}
+
+// prepare checks cfg and returns the resolved rootfs and state directory
+// and the bind mounts, with /etc/resolv.conf added for the host network.
+func prepare(cfg Config) (rootfs, stateDir string, mounts []Mount, err error) {
+	if cfg.StateDir == "" {
+		return "", "", nil, errors.New("sandbox: Config.StateDir is empty")
+	}
+	if rootfs, err = realDir(cfg.Rootfs); err != nil {
+		return "", "", nil, fmt.Errorf("opening root filesystem: %w", err)
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return "", "", nil, fmt.Errorf("creating state directory: %w", err)
+	}
+	if stateDir, err = realDir(cfg.StateDir); err != nil {
+		return "", "", nil, fmt.Errorf("opening state directory: %w", err)
+	}
+	for _, mt := range cfg.Mounts {
+		if !filepath.IsAbs(mt.Destination) {
+			return "", "", nil, fmt.Errorf("mount destination %q is not absolute", mt.Destination)
+		}
+		src, err := filepath.Abs(mt.Source)
+		if err == nil {
+			_, err = os.Stat(src)
+		}
+		if err != nil {
+			return "", "", nil, fmt.Errorf("mount source: %w", err)
+		}
+		mounts = append(mounts, Mount{Source: src, Destination: filepath.Clean(mt.Destination), ReadOnly: mt.ReadOnly})
+	}
+	if cfg.Network == NetworkHost && !hasMount(mounts, "/etc/resolv.conf") {
+		if fi, err := os.Stat(filepath.Join(rootfs, "etc")); err == nil && fi.IsDir() {
+			if src, err := filepath.EvalSymlinks("/etc/resolv.conf"); err == nil {
+				mounts = append(mounts, Mount{Source: src, Destination: "/etc/resolv.conf", ReadOnly: true})
+			}
+		}
+	}
+	return rootfs, stateDir, mounts, nil
+}
+
+func hasMount(ms []Mount, dest string) bool {
+	for _, m := range ms {
+		if m.Destination == dest {
+			return true
+		}
+	}
+	return false
+}
+
+// realDir returns p absolute and free of symlinks, which libcontainer
+// requires, and checks that it is a directory.
+func realDir(p string) (string, error) {
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	if p, err = filepath.EvalSymlinks(p); err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%s: %w", p, unix.ENOTDIR)
+	}
+	return p, nil
+}
+
+// startInit starts the pause shim as the container's PID 1 with one end of
+// the control socket; kiln keeps the other.
+func (c *Container) startInit(m mode) error {
+	ours, theirs, err := socketPair()
+	if err != nil {
+		return err
+	}
+	defer theirs.Close()
+	env := []string{roleEnv + "=" + rolePause, "PATH=" + defaultPath, "HOME=/"}
+	if m.rootless {
+		env = append(env, usernsEnv+"=1")
+	}
+	stderr := &logWriter{log: c.log, id: c.id}
+	c.init = &libcontainer.Process{
+		Args:       []string{"/proc/self/exe", "kiln-sandbox-pause", c.id},
+		Env:        env,
+		Cwd:        "/",
+		Stderr:     stderr,
+		ExtraFiles: []*os.File{theirs},
+		Init:       true,
+	}
+	if err := c.lc.Run(c.init); err != nil {
+		ours.Close()
+		return err
+	}
+	c.ctl = ours
+	go func() {
+		c.init.Wait()
+		close(c.initDone)
+	}()
+	return nil
+}
+
+// Close kills every process in the container and removes it. It is safe
+// to call more than once and from several goroutines.
+func (c *Container) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *Container) close() error {
+	if c.stopCtx != nil {
+		c.stopCtx()
+	}
+	c.mu.Lock()
+	c.closed = true
+	for _, z := range c.zygotes {
+		z.conn.Close()
+	}
+	c.ctl.Close() // the pause shim exits, and the kernel kills the rest
+	c.mu.Unlock()
+	select {
+	case <-c.initDone:
+	case <-time.After(2 * time.Second):
+		c.lc.Signal(unix.SIGKILL)
+		<-c.initDone
+	}
+	var errs []error
+	if err := c.lc.Destroy(); err != nil {
+		errs = append(errs, fmt.Errorf("destroying container %s: %w", c.id, err))
+	}
+	if err := os.RemoveAll(c.viewDir); err != nil {
+		errs = append(errs, fmt.Errorf("removing container root %s: %w", c.viewDir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// logWriter turns the shims' stderr into debug log lines.
+type logWriter struct {
+	log *slog.Logger
+	id  string
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		w.log.Debug("sandbox shim", "id", w.id, "msg", line)
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = (*logWriter)(nil)

@@ -1,0 +1,148 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The container's root is a private view of Config.Rootfs rather than the
+// tree itself, because libcontainer creates missing mount points inside its
+// root directory (/proc, /dev, /tmp, /layers, /etc/resolv.conf …) and the
+// tree is a shared, read-only cache. The view is a directory of our own
+// holding, for every top-level entry of the tree, an empty placeholder on
+// which the entry is bind-mounted read-only inside the container, and a
+// copy of every top-level symlink. A directory that contains the
+// destination of a mount is "split": it becomes a real directory in the
+// view whose entries are bound one by one, recursively, so that the mount
+// point can be created in the view. Nothing is ever written to the tree,
+// and on the host the view holds only empty files, directories and
+// symlinks (the bind mounts exist only in the container's mount namespace),
+// so removing it is cheap and safe.
+
+// viewMount is a read-only bind of a path of the tree onto the view.
+type viewMount struct {
+	source string // host path in the tree
+	dest   string // absolute path in the container
+}
+
+// buildView creates the view of tree in dir for the given mount
+// destinations and returns the binds that fill it. tree must be absolute
+// and symlink-free.
+func buildView(tree, dir string, dests []string) ([]viewMount, error) {
+	split := map[string]bool{"/": true}
+	leaves := map[string]bool{}
+	for _, d := range dests {
+		d = path.Clean("/" + d)
+		if d == "/" {
+			return nil, fmt.Errorf("mount destination %q: the root cannot be replaced", d)
+		}
+		leaves[d] = true
+		for p := path.Dir(d); ; p = path.Dir(p) {
+			split[p] = true
+			if p == "/" {
+				break
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var mounts []viewMount
+	if err := fillView(tree, dir, "/", split, leaves, &mounts); err != nil {
+		return nil, err
+	}
+	return mounts, nil
+}
+
+// fillView fills the view directory for the container path rel, a split
+// directory.
+func fillView(tree, dir, rel string, split, leaves map[string]bool, mounts *[]viewMount) error {
+	src := filepath.Join(tree, rel)
+	dst := filepath.Join(dir, rel)
+	entries, err := os.ReadDir(src)
+	if err != nil && !os.IsNotExist(err) && !isNotDir(err) {
+		return fmt.Errorf("reading %s: %w", src, err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		seen[name] = true
+		crel := path.Join(rel, name)
+		csrc := filepath.Join(src, name)
+		cdst := filepath.Join(dst, name)
+		switch {
+		case leaves[crel]:
+			// Covered by a mount; libcontainer creates the mount point.
+		case split[crel]:
+			// A directory on the way to a mount point. A symlink or a file
+			// here is shadowed by a real directory: mount destinations are
+			// resolved in the view, never through the image's links.
+			if err := os.Mkdir(cdst, dirMode(csrc)); err != nil {
+				return err
+			}
+			if err := fillView(tree, dir, crel, split, leaves, mounts); err != nil {
+				return err
+			}
+		case e.Type()&os.ModeSymlink != 0:
+			target, err := os.Readlink(csrc)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(target, cdst); err != nil {
+				return err
+			}
+		default:
+			if err := placeholder(csrc, cdst, e.IsDir()); err != nil {
+				return err
+			}
+			*mounts = append(*mounts, viewMount{source: csrc, dest: crel})
+		}
+	}
+	// Split directories missing from the tree (e.g. /layers).
+	var missing []string
+	for p := range split {
+		if p != "/" && path.Dir(p) == rel && !seen[path.Base(p)] && !leaves[p] {
+			missing = append(missing, p)
+		}
+	}
+	sort.Strings(missing)
+	for _, p := range missing {
+		if err := os.Mkdir(filepath.Join(dir, p), 0o755); err != nil {
+			return err
+		}
+		if err := fillView(tree, dir, p, split, leaves, mounts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeholder creates the mount point for a bind of src at dst.
+func placeholder(src, dst string, isDir bool) error {
+	if isDir {
+		return os.Mkdir(dst, 0o755)
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// dirMode is the mode of the directory at p in the tree, or 0755.
+func dirMode(p string) os.FileMode {
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		return fi.Mode().Perm()
+	}
+	return 0o755
+}
+
+func isNotDir(err error) bool {
+	return strings.Contains(err.Error(), unix.ENOTDIR.Error())
+}
