@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +38,8 @@ type Detector struct {
 	// Output receives each buildpack's detect output once it ran (verbose
 	// mode). Output of errored detections is also kept in the error.
 	Output io.Writer
+	// Owner, when set, owns the plan files buildpacks write.
+	Owner *Owner
 }
 
 // DetectResult is the group that passed and its build plan.
@@ -225,7 +226,13 @@ func (s *detection) runDetect(ctx context.Context, bp *Buildpack, r *detectRun) 
 	}
 	defer os.RemoveAll(dirHost)
 	plan := Dir{Host: filepath.Join(dirHost, "plan.toml"), Container: path.Join(s.scratch.Container, filepath.Base(dirHost), "plan.toml")}
-	if r.err = os.WriteFile(plan.Host, nil, 0o666); r.err != nil {
+	if r.err = os.WriteFile(plan.Host, nil, 0o644); r.err != nil {
+		return
+	}
+	if r.err = os.Chmod(dirHost, 0o755); r.err != nil {
+		return
+	}
+	if r.err = s.d.Owner.chown(dirHost, plan.Host); r.err != nil {
 		return
 	}
 	p := s.d.Paths
@@ -312,39 +319,4 @@ func (s *detection) report(el GroupEntry, r *detectRun) {
 	if r.code != 0 && r.code != 100 {
 		s.errored = append(s.errored, &BuildpackError{ID: el.ID, Version: el.Version, Phase: "detect", Code: r.code, Output: r.output, Err: r.err})
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a runner writing stdout and
-// stderr from two goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Bytes returns a copy of what was written.
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// loggerOr returns l, or a logger that discards everything.
-func loggerOr(l *slog.Logger) *slog.Logger {
-	if l != nil {
-		return l
-	}
-	return slog.New(slog.DiscardHandler)
 }
