@@ -14,13 +14,14 @@ import (
 // status line; otherwise it stays quiet and prints one line per finished
 // blob or image, so that logs stay readable.
 type progressPrinter struct {
-	mu  sync.Mutex
-	w   io.Writer
-	tty bool
+	mu   sync.Mutex
+	w    io.Writer
+	tty  bool
+	last map[string]int // per blob or image: the last percentage drawn, 101 once done
 }
 
 func newProgressPrinter(w io.Writer) *progressPrinter {
-	return &progressPrinter{w: w, tty: isTerminal(w)}
+	return &progressPrinter{w: w, tty: isTerminal(w), last: map[string]int{}}
 }
 
 // isTerminal reports whether w is a terminal.
@@ -42,6 +43,16 @@ func (p *progressPrinter) report(e oci.Progress) {
 	}
 	verb := map[oci.Phase]string{oci.PhasePull: "pulling", oci.PhasePush: "pushing", oci.PhaseWrite: "writing"}[e.Phase]
 	done := map[oci.Phase]string{oci.PhasePull: "pulled", oci.PhasePush: "pushed", oci.PhaseWrite: "wrote"}[e.Phase]
+	// Redraw when the percentage moves, and say "done" once: ggcr reports
+	// every 32 KiB and may repeat its final update.
+	pct := 101
+	if !e.Done {
+		pct = percent(e.Complete, e.Total)
+	}
+	if prev, seen := p.last[what]; seen && (prev == pct || prev == 101) {
+		return
+	}
+	p.last[what] = pct
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s %s %s", verb, what, byteCount(e.Complete, e.Total))
 		if e.Done {
@@ -52,6 +63,13 @@ func (p *progressPrinter) report(e oci.Progress) {
 	if e.Done {
 		fmt.Fprintf(p.w, "%s %s %s\n", done, what, humanBytes(e.Complete))
 	}
+}
+
+func percent(complete, total int64) int {
+	if total <= 0 {
+		return 0
+	}
+	return int(min(complete*100/total, 100))
 }
 
 func shortDigest(d string) string {

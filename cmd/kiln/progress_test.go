@@ -13,8 +13,10 @@ func TestProgressPrinter(t *testing.T) {
 	events := []oci.Progress{
 		{Phase: oci.PhasePull, Ref: "r", Blob: blob, Total: 3 << 20},
 		{Phase: oci.PhasePull, Ref: "r", Blob: blob, Complete: 1 << 20, Total: 3 << 20},
+		{Phase: oci.PhasePull, Ref: "r", Blob: blob, Complete: 1<<20 + 10, Total: 3 << 20}, // same percentage
 		{Phase: oci.PhasePull, Ref: "r", Blob: blob, Complete: 3 << 20, Total: 3 << 20, Done: true},
 		{Phase: oci.PhasePush, Ref: "reg/app:1", Complete: 2048, Total: 2048, Done: true},
+		{Phase: oci.PhasePush, Ref: "reg/app:1", Complete: 2048, Total: 2048, Done: true}, // ggcr repeats it
 	}
 	for _, tc := range []struct {
 		tty  bool
@@ -27,7 +29,7 @@ func TestProgressPrinter(t *testing.T) {
 			"\r\033[Kpushing reg/app:1 2.0 KiB/2.0 KiB\r\033[Kpushed reg/app:1 2.0 KiB\n"},
 	} {
 		var b strings.Builder
-		p := &progressPrinter{w: &b, tty: tc.tty}
+		p := &progressPrinter{w: &b, tty: tc.tty, last: map[string]int{}}
 		for _, e := range events {
 			p.report(e)
 		}
