@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -34,8 +35,9 @@ type Descriptor struct {
 	Dir string
 	// Path is Dir/buildpack.toml.
 	Path string
-	// Layer is the buildpackage layer the buildpack came from, or nil when
-	// it came from a directory or archive. Several buildpacks may share one
+	// Layer is the layer of the buildpackage or builder image the buildpack
+	// came from, nil when it came from a directory, an archive or a .cnb file
+	// (whose extracted blobs are not kept). Several buildpacks may share one
 	// (flattened) layer.
 	Layer v1.Layer
 }
@@ -77,7 +79,10 @@ var reservedIDs = map[string]bool{"app": true, "config": true, "generated": true
 
 // ReadDescriptor reads the buildpack.toml in dir. The result's Dir is dir.
 func ReadDescriptor(dir string) (Descriptor, error) {
-	path := filepath.Join(dir, DescriptorFile)
+	path, err := securejoin.SecureJoin(dir, DescriptorFile)
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("reading %s: %w", DescriptorFile, err)
+	}
 	var t buildpackTOML
 	if _, err := toml.DecodeFile(path, &t); err != nil {
 		return Descriptor{}, fmt.Errorf("reading %s: %w", path, err)
@@ -86,7 +91,7 @@ func ReadDescriptor(dir string) (Descriptor, error) {
 		API: t.API, ID: t.Buildpack.ID, Version: t.Buildpack.Version, Name: t.Buildpack.Name,
 		Homepage: t.Buildpack.Homepage, Description: t.Buildpack.Description, Keywords: t.Buildpack.Keywords,
 		Licenses: t.Buildpack.Licenses, ClearEnv: t.Buildpack.ClearEnv,
-		Order: t.Order, Stacks: t.Stacks, Dir: dir, Path: path,
+		Order: t.Order, Stacks: t.Stacks, Dir: dir, Path: filepath.Join(dir, DescriptorFile),
 	}
 	for _, tt := range t.Targets {
 		if tt.Variant == "" {

@@ -24,9 +24,6 @@ var (
 	// (a buildpack registry URN, or a builder reference where no builder is
 	// at hand).
 	ErrUnsupportedLocator = errors.New("unsupported buildpack locator")
-	// ErrNoImageReader reports an image locator when no image reader was
-	// given with WithImageReader.
-	ErrNoImageReader = errors.New("no image reader configured")
 	// ErrUnsafePath reports an archive entry or link that would escape the
 	// directory it is extracted into, or a buildpackage layer entry outside
 	// /cnb/buildpacks.
