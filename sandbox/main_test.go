@@ -18,6 +18,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if spec := os.Getenv("KILN_TEST_KILLEE"); spec != "" {
+		helperMain(spec)
+	}
 	os.Exit(m.Run())
 }
 

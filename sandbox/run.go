@@ -30,10 +30,11 @@ func Run(ctx context.Context, cfg Config, p Process) (exitCode int, err error) {
 }
 
 // Run runs p in the container and waits for it. The exit code is the
-// process's, or 128+N when signal N ended it; cancelling ctx kills the
-// process's group. When the executable is missing the code is 127 and the
-// error wraps ErrNotFound (126 and ErrNotExecutable when it cannot run);
-// on other errors the code is -1.
+// process's, or 128+N when signal N ended it. Cancelling ctx kills the
+// process's group; the code is then 137 and the error wraps ctx.Err().
+// When the executable is missing the code is 127 and the error wraps
+// ErrNotFound (126 and ErrNotExecutable when it cannot run); on other
+// errors the code is -1.
 func (c *Container) Run(ctx context.Context, p Process) (exitCode int, err error) {
 	if len(p.Args) == 0 {
 		return -1, errors.New("running a process: no command")
@@ -196,6 +197,9 @@ func (z *zygoteClient) run(ctx context.Context, id uint64, p Process) (int, erro
 	}
 	st.wait()
 	if !ok {
+		if ctx.Err() != nil { // the container was closed for the same reason
+			return 128 + int(unix.SIGKILL), ctx.Err()
+		}
 		return -1, ErrClosed
 	}
 	if ctx.Err() != nil {

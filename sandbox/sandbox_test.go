@@ -3,21 +3,296 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/sandbox"
 )
 
-func TestSmoke(t *testing.T) {
-	cfg := sandbox.Config{Rootfs: busyboxRootfs(t), StateDir: stateDir(t)}
+const cnbUID, cnbGID = 1000, 1000
+
+// run runs script with sh as the CNB user in a fresh container and
+// returns its exit code and output.
+func run(t *testing.T, cfg sandbox.Config, script string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	code, err := sandbox.Run(context.Background(), cfg, sandbox.Process{
-		Args: []string{"sh", "-c", "id; grep Cap /proc/self/status; cat /proc/self/uid_map; ls -la /; echo hi >&2; exit 3"},
-		UID:  1000, GID: 1000, Stdout: &out, Stderr: &errb,
+		Args: []string{"sh", "-c", script}, UID: cnbUID, GID: cnbGID, Stdout: &out, Stderr: &errb,
 	})
-	t.Logf("code %d err %v\nstdout:\n%s\nstderr:\n%s", code, err, out.String(), errb.String())
-	if code != 3 || !strings.Contains(out.String(), "uid=1000") {
-		t.Fail()
+	if err != nil {
+		t.Fatalf("running %q: %v (stderr: %s)", script, err, errb.String())
+	}
+	return code, out.String(), errb.String()
+}
+
+func config(t *testing.T) sandbox.Config {
+	return sandbox.Config{Rootfs: busyboxRootfs(t), StateDir: stateDir(t)}
+}
+
+// statusField returns a field of /proc/self/status as the process saw it.
+func statusField(t *testing.T, status, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no %s in /proc/self/status:\n%s", name, status)
+	return ""
+}
+
+func TestIdentityAndPrivileges(t *testing.T) {
+	code, status, _ := run(t, config(t), "cat /proc/self/status")
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	want := map[string]string{
+		"Uid":        "1000\t1000\t1000\t1000",
+		"Gid":        "1000\t1000\t1000\t1000",
+		"CapInh":     "0000000000000000",
+		"CapPrm":     "0000000000000000",
+		"CapEff":     "0000000000000000",
+		"CapAmb":     "0000000000000000",
+		"NoNewPrivs": "1",
+		"Seccomp":    wantSeccomp,
+	}
+	got := map[string]string{}
+	for k := range want {
+		got[k] = statusField(t, status, k)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("/proc/self/status (-want +got):\n%s", diff)
+	}
+}
+
+func TestSeesOnlyItsOwnProcesses(t *testing.T) {
+	// PID 1 is kiln's pause shim; then the zygote and the process.
+	code, out, _ := run(t, config(t), "cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'; hostname")
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "kiln-sandbox-pause") || lines[2] != "kiln" {
+		t.Fatalf("unexpected view of processes:\n%s", out)
+	}
+	var n int
+	fmt.Sscan(lines[1], &n)
+	if n > 6 {
+		t.Errorf("the container sees %d processes; host processes leak into its PID namespace", n)
+	}
+}
+
+func TestRootIsReadOnlyAndTreeUntouched(t *testing.T) {
+	cfg := config(t)
+	layers := t.TempDir()
+	cfg.Mounts = []sandbox.Mount{{Source: layers, Destination: "/layers"}, {Source: t.TempDir(), Destination: "/cnb/buildpacks", ReadOnly: true}}
+	before := listTree(t, cfg.Rootfs)
+	script := `for p in /x /bin/x /etc/x /secret /workspace/x /cnb/buildpacks/x /cnb/x; do
+  if touch $p 2>/dev/null; then echo "wrote $p"; fi
+done
+touch /tmp/ok && echo tmp-ok; cat /secret`
+	code, out, _ := run(t, cfg, script)
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if diff := cmp.Diff("tmp-ok\nimage content\n", out); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, listTree(t, cfg.Rootfs)); diff != "" {
+		t.Errorf("the root filesystem changed on the host (-before +after):\n%s", diff)
+	}
+}
+
+// listTree lists the paths under dir.
+func listTree(t *testing.T, dir string) []string {
+	var paths []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil {
+			paths = append(paths, fmt.Sprintf("%s %v", strings.TrimPrefix(p, dir), fi.Mode()))
+		}
+		return nil
+	})
+	return paths
+}
+
+func TestWritableBindOwnership(t *testing.T) {
+	cfg := config(t)
+	layers := t.TempDir()
+	wantUID, wantGID := os.Getuid(), os.Getgid() // rootless: the invoking user
+	if !testutil.Rootless() {
+		// As root the process is host uid 1000; the caller hands it the
+		// directory, as the lifecycle wiring does.
+		if err := os.Chown(layers, cnbUID, cnbGID); err != nil {
+			t.Fatal(err)
+		}
+		wantUID, wantGID = cnbUID, cnbGID
+	}
+	cfg.Mounts = []sandbox.Mount{{Source: layers, Destination: "/layers"}}
+	code, out, errs := run(t, cfg, "mkdir -p /layers/a && echo hi > /layers/a/f && stat -c '%u:%g' /layers/a/f")
+	if code != 0 {
+		t.Fatalf("exit code %d: %s", code, errs)
+	}
+	if out != "1000:1000\n" {
+		t.Errorf("inside, the file belongs to %q, want 1000:1000", out)
+	}
+	fi, err := os.Stat(filepath.Join(layers, "a/f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if int(st.Uid) != wantUID || int(st.Gid) != wantGID {
+		t.Errorf("on the host, the file belongs to %d:%d, want %d:%d", st.Uid, st.Gid, wantUID, wantGID)
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hello from the host\n"))
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	script := fmt.Sprintf("nc 127.0.0.1 %d </dev/null; echo rc=$?; ls /sys/class/net", port)
+	for _, tc := range []struct {
+		network sandbox.Network
+		want    string
+	}{
+		{sandbox.NetworkHost, "hello from the host\nrc=0\n"},
+		{sandbox.NetworkNone, "rc=1\nlo\n"},
+	} {
+		t.Run(tc.network.String(), func(t *testing.T) {
+			cfg := config(t)
+			cfg.Network = tc.network
+			_, out, _ := run(t, cfg, script)
+			if tc.network == sandbox.NetworkHost {
+				// The host's interfaces vary; they are listed after rc.
+				out = out[:min(len(out), len(tc.want))]
+			}
+			if out != tc.want {
+				t.Errorf("got %q, want %q", out, tc.want)
+			}
+		})
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	c, err := sandbox.Start(context.Background(), config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct {
+		args    []string
+		code    int
+		wantErr error
+	}{
+		{[]string{"true"}, 0, nil},
+		{[]string{"sh", "-c", "exit 3"}, 3, nil},
+		{[]string{"sh", "-c", "kill -9 $$"}, 137, nil},
+		{[]string{"sh", "-c", "kill -TERM $$"}, 143, nil},
+		{[]string{"/no/such/program"}, 127, sandbox.ErrNotFound},
+		{[]string{"no-such-program"}, 127, sandbox.ErrNotFound},
+		{[]string{"/secret"}, 126, sandbox.ErrNotExecutable},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, err := c.Run(context.Background(), sandbox.Process{Args: tc.args, UID: cnbUID, GID: cnbGID})
+			if code != tc.code || !errors.Is(err, tc.wantErr) {
+				t.Errorf("got %d, %v; want %d, %v", code, err, tc.code, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestProcessSetup(t *testing.T) {
+	var out, errb bytes.Buffer
+	code, err := sandbox.Run(context.Background(), config(t), sandbox.Process{
+		Args:   []string{"sh", "-c", `echo "$GREETING from $(pwd) home=$HOME"; cat; echo oops >&2`},
+		Env:    []string{"GREETING=hello", "PATH=/bin"},
+		Dir:    "/workspace",
+		UID:    cnbUID,
+		GID:    cnbGID,
+		Stdin:  strings.NewReader("from stdin\n"),
+		Stdout: &out,
+		Stderr: &errb,
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("got %d, %v", code, err)
+	}
+	if diff := cmp.Diff("hello from /workspace home=/\nfrom stdin\n", out.String()); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+	if errb.String() != "oops\n" {
+		t.Errorf("stderr %q", errb.String())
+	}
+}
+
+func TestManyProcessesInOneContainer(t *testing.T) {
+	c, err := sandbox.Start(context.Background(), config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	// /tmp is shared by the container's processes, whatever their uid.
+	for i := 0; i < 3; i++ {
+		if code, err := c.Run(ctx, sandbox.Process{Args: []string{"sh", "-c", fmt.Sprintf("echo %d >> /tmp/log", i)}, UID: cnbUID, GID: cnbGID}); code != 0 || err != nil {
+			t.Fatalf("process %d: %d, %v", i, code, err)
+		}
+	}
+	var out bytes.Buffer
+	code, err := c.Run(ctx, sandbox.Process{Args: []string{"sh", "-c", "cat /tmp/log; id -u; grep CapEff /proc/self/status"}, Stdout: &out})
+	if code != 0 || err != nil {
+		t.Fatalf("root process: %d, %v", code, err)
+	}
+	if diff := cmp.Diff("0\n1\n2\n0\nCapEff:\t0000000000000000\n", out.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// Side by side.
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			code, err := c.Run(ctx, sandbox.Process{Args: []string{"sh", "-c", "sleep 0.2; exit 7"}, UID: cnbUID, GID: cnbGID})
+			if err == nil && code != 7 {
+				err = fmt.Errorf("exit code %d", code)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestTTY(t *testing.T) {
+	var out bytes.Buffer
+	code, err := sandbox.Run(context.Background(), config(t), sandbox.Process{
+		Args: []string{"sh", "-c", "tty; test -t 0 && test -t 1 && echo terminal"},
+		UID:  cnbUID, GID: cnbGID, TTY: true, Stdout: &out,
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("got %d, %v", code, err)
+	}
+	if got := strings.ReplaceAll(out.String(), "\r", ""); got != "/dev/pts/0\nterminal\n" {
+		t.Errorf("got %q", got)
 	}
 }
