@@ -135,6 +135,12 @@ func TestLauncher(t *testing.T) {
 		name: "a direct command that does not exist", args: []string{"--", "no-such-command"},
 		wantCode: 82, wantStderr: "no-such-command",
 	}, {
+		name: "UMASK sets the umask", env: []string{"UMASK=0027"}, args: []string{"--", "sh", "-c", "umask"},
+		wantStdout: "0027\n",
+	}, {
+		name: "an invalid UMASK is a launch error", env: []string{"UMASK=999"}, args: []string{"--", "true"},
+		wantCode: 82, wantStderr: "UMASK",
+	}, {
 		name: "no platform API", env: []string{"CNB_PLATFORM_API="}, args: []string{"--", "true"},
 		wantCode: 11, wantStderr: "CNB_PLATFORM_API is not set",
 	}, {

@@ -16,8 +16,7 @@ import (
 type Launcher struct {
 	AppDir    string // absolute; the process starts here unless it has a working-dir
 	LayersDir string // absolute
-	// PlatformAPI is CNB_PLATFORM_API, already checked (see Main).
-	PlatformAPI apiVersion
+	PlatformAPI string // CNB_PLATFORM_API
 	ExecEnv     string // CNB_EXEC_ENV; used from Platform API 0.15
 	Metadata    Metadata
 	// Env is the container environment the launcher started with.
@@ -32,7 +31,11 @@ type Launcher struct {
 // environment and execs it. It returns only on error: on success the
 // launcher is gone.
 func (l *Launcher) Launch(ctx context.Context, self string, args []string) error {
-	p, err := l.processFor(self, args)
+	platform, err := parsePlatformAPI(l.PlatformAPI)
+	if err != nil {
+		return withCode(CodePlatformAPI, err, "checking the platform API")
+	}
+	p, err := l.processFor(platform, self, args)
 	if err != nil {
 		return fmt.Errorf("determining start command: %w", err)
 	}
@@ -44,6 +47,9 @@ func (l *Launcher) Launch(ctx context.Context, self string, args []string) error
 		return fmt.Errorf("building environment: %w", err)
 	}
 	if err := l.runExecD(ctx, e, p.Type); err != nil {
+		return err
+	}
+	if err := setUmask(e.get("UMASK")); err != nil {
 		return err
 	}
 	wd := p.WorkingDir

@@ -42,7 +42,7 @@ func newFixture(t *testing.T, md Metadata, environ ...string) *fixture {
 		}
 	}
 	f.l = &Launcher{
-		AppDir: f.app, LayersDir: f.layers, PlatformAPI: apiVersion{0, 14}, ExecEnv: DefaultExecEnv,
+		AppDir: f.app, LayersDir: f.layers, PlatformAPI: "0.14", ExecEnv: DefaultExecEnv,
 		Metadata: md, Env: environ, Stdout: &f.stderr, Stderr: &f.stderr,
 		Exec: func(path string, argv, env []string) error {
 			wd, err := os.Getwd()

@@ -51,8 +51,8 @@ func Main(args, environ []string) int {
 
 // newLauncher reads the launcher's settings from environ and metadata.toml.
 func newLauncher(environ []string) (*Launcher, error) {
-	platformAPI, err := parsePlatformAPI(lookupEnv(environ, "CNB_PLATFORM_API"))
-	if err != nil {
+	platformAPI := lookupEnv(environ, "CNB_PLATFORM_API")
+	if _, err := parsePlatformAPI(platformAPI); err != nil {
 		return nil, withCode(CodePlatformAPI, err, "checking the platform API")
 	}
 	layersDir, err := absDir(environ, "CNB_LAYERS_DIR", DefaultLayersDir)

@@ -10,13 +10,13 @@ import (
 // argv[0] (without ".exe") when metadata.toml has a process of that type,
 // such as /cnb/process/web, a symlink to the launcher. From Platform API
 // 0.15 the process must also fit the execution environment.
-func (l *Launcher) processType(argv0 string) string {
+func (l *Launcher) processType(platform apiVersion, argv0 string) string {
 	t := strings.TrimSuffix(filepath.Base(argv0), ".exe")
 	p, ok := l.Metadata.FindProcess(t)
 	if !ok {
 		return ""
 	}
-	if !l.PlatformAPI.less(apiVersion{0, 15}) && !fitsExecEnv(p, l.ExecEnv) {
+	if !platform.less(apiVersion{0, 15}) && !fitsExecEnv(p, l.ExecEnv) {
 		return ""
 	}
 	return t
@@ -37,8 +37,8 @@ func fitsExecEnv(p Process, execEnv string) bool {
 //     handled per Platform and Buildpack API (see userArgs);
 //   - otherwise `-- CMD ARGS…` is a direct command, `CMD ARGS…` a command
 //     run through bash, and no arguments at all an error.
-func (l *Launcher) processFor(argv0 string, args []string) (Process, error) {
-	t := l.processType(argv0)
+func (l *Launcher) processFor(platform apiVersion, argv0 string, args []string) (Process, error) {
+	t := l.processType(platform, argv0)
 	if t == "" {
 		return userProcess(args)
 	}
@@ -48,7 +48,7 @@ func (l *Launcher) processFor(argv0 string, args []string) (Process, error) {
 	if len(p.Command) == 0 {
 		return Process{}, fmt.Errorf("process type %s has no command", t)
 	}
-	if l.PlatformAPI.less(apiVersion{0, 10}) {
+	if platform.less(apiVersion{0, 10}) {
 		p.Args = append(p.Args, args...) // always appended
 		return p, nil
 	}

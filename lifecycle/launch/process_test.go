@@ -94,8 +94,8 @@ func TestProcessFor(t *testing.T) {
 			if tt.platform == (apiVersion{}) {
 				tt.platform = apiVersion{0, 14}
 			}
-			l := &Launcher{PlatformAPI: tt.platform, Metadata: md, ExecEnv: DefaultExecEnv}
-			got, err := l.processFor(tt.argv0, tt.args)
+			l := &Launcher{Metadata: md, ExecEnv: DefaultExecEnv}
+			got, err := l.processFor(tt.platform, tt.argv0, tt.args)
 			switch {
 			case tt.wantErr == errAny && err != nil:
 				return
