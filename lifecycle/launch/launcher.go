@@ -14,8 +14,8 @@ import (
 // Launcher starts one process of a built image. Main fills it from the
 // container's environment; tests fill it directly.
 type Launcher struct {
-	AppDir    string // absolute; the process starts here unless it has a working-dir
-	LayersDir string // absolute
+	AppDir      string // absolute; the process starts here unless it has a working-dir
+	LayersDir   string // absolute
 	PlatformAPI string // CNB_PLATFORM_API
 	ExecEnv     string // CNB_EXEC_ENV; used from Platform API 0.15
 	Metadata    Metadata
