@@ -1,0 +1,157 @@
+package stackgen_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnbuild/kiln/oci"
+	"github.com/kilnbuild/kiln/stackgen"
+)
+
+func TestGenerateFromRootfs(t *testing.T) {
+	ctx := context.Background()
+	root := busyboxRootfs(t, basePasswd, baseGroup)
+	spec := stackgen.Spec{
+		ID:    "io.kiln.test.busybox",
+		Build: stackgen.ImageSpec{Base: "rootfs:" + root},
+		Run:   stackgen.ImageSpec{Base: "rootfs:" + root, Labels: map[string]string{"org.example": "x"}},
+	}
+	build, run, err := stackgen.Generate(ctx, spec, stackgen.WithStore(openStore(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, build)
+	checkImage(t, run)
+
+	cf, err := build.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.User != "1000:1000" {
+		t.Errorf("build User = %q, want 1000:1000", cf.Config.User)
+	}
+	wantEnv := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "CNB_USER_ID=1000", "CNB_GROUP_ID=1000", "CNB_STACK_ID=io.kiln.test.busybox"}
+	if diff := cmp.Diff(wantEnv, cf.Config.Env); diff != "" {
+		t.Errorf("build Env (-want +got):\n%s", diff)
+	}
+	wantLabels := map[string]string{
+		"io.buildpacks.stack.id": "io.kiln.test.busybox", "io.buildpacks.base.distro.name": "testlinux",
+		"io.buildpacks.base.distro.version": "12",
+	}
+	if diff := cmp.Diff(wantLabels, cf.Config.Labels); diff != "" {
+		t.Errorf("build labels (-want +got):\n%s", diff)
+	}
+	if cf.OS != "linux" || cf.Architecture == "" || !cf.Created.Time.Equal(oci.Epoch) {
+		t.Errorf("build config os/arch/created = %s/%s/%v", cf.OS, cf.Architecture, cf.Created)
+	}
+	fs := files(t, build)
+	if got, want := fs["etc/passwd"].content, basePasswd+"\ncnb:x:1000:1000::/home/cnb:/bin/sh\n"; got != want {
+		t.Errorf("/etc/passwd = %q, want %q", got, want)
+	}
+	if got, want := fs["etc/group"].content, baseGroup+"cnb:x:1000:\n"; got != want {
+		t.Errorf("/etc/group = %q, want %q", got, want)
+	}
+	if h := fs["home/cnb"].hdr; h == nil || h.Uid != 1000 || h.Gid != 1000 || h.Mode&0o777 != 0o755 {
+		t.Errorf("home/cnb = %+v, want a 0755 directory owned by 1000:1000", h)
+	}
+	if fs["bin/busybox"].hdr == nil {
+		t.Error("bin/busybox missing from the build image")
+	}
+	layers, _ := build.Layers()
+	if len(layers) != 2 {
+		t.Errorf("build image has %d layers, want the base's and one more", len(layers))
+	}
+
+	rcf, _ := run.ConfigFile()
+	if rcf.Config.User != "" || rcf.Config.Labels["io.buildpacks.rebasable"] != "true" || rcf.Config.Labels["org.example"] != "x" ||
+		rcf.Config.Labels["io.buildpacks.stack.id"] != spec.ID {
+		t.Errorf("run config: user %q labels %v", rcf.Config.User, rcf.Config.Labels)
+	}
+	if rl, _ := run.Layers(); len(rl) != 1 {
+		t.Errorf("run image has %d layers, want the base's only", len(rl))
+	}
+
+	// Same inputs, a fresh store: same digests.
+	build2, run2, err := stackgen.Generate(ctx, spec, stackgen.WithStore(openStore(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digest(t, build) != digest(t, build2) || digest(t, run) != digest(t, run2) {
+		t.Errorf("digests differ between two runs: build %s %s, run %s %s", digest(t, build), digest(t, build2), digest(t, run), digest(t, run2))
+	}
+}
+
+func TestGenerateFromImage(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	root := busyboxRootfs(t, basePasswd+"\nbuilder:x:2000:2000::/home/builder:/bin/sh\n", baseGroup+"builder:x:2000:\n")
+	// Make an oci: base image of the root filesystem, as a tar (owners kept).
+	tarball := filepath.Join(t.TempDir(), "rootfs.tar")
+	if out, err := exec.Command("tar", "-C", root, "-cf", tarball, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	_, base, err := stackgen.Generate(ctx, stackgen.Spec{ID: "x", Build: stackgen.ImageSpec{Base: "rootfs:" + tarball}, Run: stackgen.ImageSpec{Base: "rootfs:" + tarball}},
+		stackgen.WithStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := "oci:" + filepath.Join(t.TempDir(), "base") + ":bb"
+	ref, _ := oci.ParseReference(layout)
+	if _, err := oci.Write(ctx, ref, base); err != nil {
+		t.Fatal(err)
+	}
+	spec := stackgen.Spec{ID: "io.kiln.test", UID: 2000, GID: 2000, Build: stackgen.ImageSpec{Base: layout}, Run: stackgen.ImageSpec{Base: layout, User: true}}
+	build, run, err := stackgen.Generate(ctx, spec, stackgen.WithStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, build)
+	checkImage(t, run)
+	fs := files(t, run)
+	if !strings.HasSuffix(fs["etc/passwd"].content, "builder:x:2000:2000::/home/builder:/bin/sh\n") || strings.Contains(fs["etc/passwd"].content, "cnb") {
+		t.Errorf("an existing user with the UID must be reused: /etc/passwd = %q", fs["etc/passwd"].content)
+	}
+	rcf, _ := run.ConfigFile()
+	if rcf.Config.User != "2000:2000" {
+		t.Errorf("run User = %q, want 2000:2000 (user = true)", rcf.Config.User)
+	}
+	if h := fs["home/builder"].hdr; h == nil || h.Uid != 2000 {
+		t.Errorf("home/builder = %+v", h)
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	ctx := context.Background()
+	noPasswd := busyboxRootfs(t, "", "")
+	withPasswd := busyboxRootfs(t, basePasswd+"\nalice:x:1000:1000::/home/alice:/bin/sh\n", baseGroup+"alice:x:1000:\n")
+	tests := []struct {
+		name string
+		spec stackgen.Spec
+		want error
+		msg  string
+	}{
+		{"no passwd", stackgen.Spec{ID: "x", Build: stackgen.ImageSpec{Base: "rootfs:" + noPasswd}, Run: stackgen.ImageSpec{Base: "rootfs:" + noPasswd}},
+			stackgen.ErrNoPasswd, "no /etc/passwd"},
+		{"uid clash", stackgen.Spec{ID: "x", UserName: "bob", Build: stackgen.ImageSpec{Base: "rootfs:" + withPasswd}, Run: stackgen.ImageSpec{Base: "rootfs:" + withPasswd}},
+			stackgen.ErrUserClash, `UID 1000 is already user "alice"`},
+		{"name clash", stackgen.Spec{ID: "x", UID: 1001, GID: 1000, UserName: "alice", Build: stackgen.ImageSpec{Base: "rootfs:" + withPasswd}, Run: stackgen.ImageSpec{Base: "rootfs:" + withPasswd}},
+			stackgen.ErrUserClash, "the name already has UID 1000"},
+		{"no id", stackgen.Spec{Build: stackgen.ImageSpec{Base: "rootfs:" + withPasswd}}, stackgen.ErrConfig, "no stack ID"},
+		{"missing rootfs", stackgen.Spec{ID: "x", Build: stackgen.ImageSpec{Base: "rootfs:/nonexistent"}}, os.ErrNotExist, "/nonexistent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := stackgen.Generate(ctx, tt.spec, stackgen.WithStore(openStore(t)))
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("Generate = %v, want %v containing %q", err, tt.want, tt.msg)
+			}
+		})
+	}
+}

@@ -1,0 +1,160 @@
+package stackgen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/BurntSushi/toml"
+	"github.com/kilnbuild/kiln/oci"
+	"github.com/kilnbuild/kiln/stackgen/debian"
+)
+
+// Lock pins the Debian packages of a stack's images, as stack.lock does.
+type Lock struct {
+	Build LockedImage `toml:"build"`
+	Run   LockedImage `toml:"run"`
+}
+
+// LockedImage is the resolution of one image's packages, with the request it
+// answers so that a changed request is noticed.
+type LockedImage struct {
+	Architecture string          `toml:"architecture,omitempty"`
+	Requested    []string        `toml:"requested,omitempty"`
+	Exclude      []string        `toml:"exclude,omitempty"`
+	Packages     []debian.Locked `toml:"package,omitempty"`
+}
+
+const lockHeader = "# stack.lock: the Debian packages of each image, pinned by kiln stack create.\n" +
+	"# Commit it next to stack.toml; delete it (or pass --relock) to resolve again.\n\n"
+
+// ReadLock reads a lock file.
+func ReadLock(path string) (*Lock, error) {
+	var l Lock
+	md, err := toml.DecodeFile(path, &l)
+	if err != nil {
+		return nil, fmt.Errorf("reading lock %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("reading lock %s: unknown key %q: %w", path, und[0].String(), ErrConfig)
+	}
+	return &l, nil
+}
+
+// WriteFile writes the lock to path atomically.
+func (l *Lock) WriteFile(path string) error {
+	var buf bytes.Buffer
+	buf.WriteString(lockHeader)
+	if err := toml.NewEncoder(&buf).Encode(l); err != nil {
+		return fmt.Errorf("writing lock %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-lock-*")
+	if err != nil {
+		return fmt.Errorf("writing lock %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing lock %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing lock %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing lock %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing lock %s: %w", path, err)
+	}
+	return nil
+}
+
+// current reports whether li answers the request of is for arch.
+func (li LockedImage) current(is ImageSpec, arch string) bool {
+	if len(is.Packages) == 0 {
+		return len(li.Packages) == 0
+	}
+	return li.Architecture == arch && slices.Equal(li.Requested, sorted(is.Packages)) &&
+		slices.Equal(li.Exclude, sorted(is.Exclude))
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// Resolve returns the lock for spec's packages: spec.Lock when it still
+// answers the requests, else a fresh resolution against the indexes of
+// spec.Debian.Sources (which are downloaded into the store unless the pull
+// policy is never). An image without packages gets an empty entry.
+func Resolve(ctx context.Context, spec Spec, opts ...Option) (*Lock, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	out := &Lock{}
+	var index *debian.Index
+	for _, im := range []struct {
+		name string
+		spec ImageSpec
+		prev *LockedImage
+		dst  *LockedImage
+	}{{"build", spec.Build, lockOf(spec.Lock, true), &out.Build}, {"run", spec.Run, lockOf(spec.Lock, false), &out.Run}} {
+		if len(im.spec.Packages) == 0 {
+			continue
+		}
+		arch, err := o.debianArch(ctx, spec, im.spec)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
+		}
+		if im.prev != nil && !o.relock && im.prev.current(im.spec, arch) {
+			*im.dst = *im.prev
+			continue
+		}
+		if o.policy == oci.PullNever && im.prev != nil {
+			return nil, fmt.Errorf("resolving %s image packages: %w (and the pull policy is never)", im.name, ErrStaleLock)
+		}
+		if index == nil || index.Arch() != arch {
+			o.report(im.name, "reading package indexes", arch)
+			pool, err := o.pool()
+			if err != nil {
+				return nil, err
+			}
+			if index, err = pool.LoadIndex(ctx, spec.Debian.Sources, arch); err != nil {
+				return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
+			}
+		}
+		pkgs, err := index.Resolve(im.spec.Packages, im.spec.Exclude)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
+		}
+		*im.dst = LockedImage{Architecture: arch, Requested: sorted(im.spec.Packages), Exclude: sorted(im.spec.Exclude)}
+		for _, p := range pkgs {
+			im.dst.Packages = append(im.dst.Packages, p.Lock())
+		}
+	}
+	return out, nil
+}
+
+func lockOf(l *Lock, build bool) *LockedImage {
+	switch {
+	case l == nil:
+		return nil
+	case build:
+		return &l.Build
+	}
+	return &l.Run
+}
+
+// pool opens the Debian package pool inside the store.
+func (o *options) pool() (*debian.Pool, error) {
+	if o.store == nil {
+		return nil, fmt.Errorf("opening the package pool: %w", ErrNoStore)
+	}
+	return debian.OpenPool(filepath.Join(o.store.Dir(), "debian"),
+		debian.WithHTTPClient(o.client), debian.WithOffline(o.policy == oci.PullNever), debian.WithLogger(o.logger))
+}
