@@ -283,6 +283,9 @@ func writeCNB(t *testing.T, file string, img v1.Image) string {
 	dir := t.TempDir()
 	writeLayout(t, dir, img, "")
 	entries := append([]tarEntry{{name: "/", typeflag: tar.TypeDir, mode: 0o755}}, dirEntries(t, dir, "/")...)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.Create(file)
 	if err != nil {
 		t.Fatal(err)
