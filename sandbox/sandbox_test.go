@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -294,5 +295,45 @@ func TestTTY(t *testing.T) {
 	}
 	if got := strings.ReplaceAll(out.String(), "\r", ""); got != "/dev/pts/0\nterminal\n" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestHardening(t *testing.T) {
+	script := `unshare -U true 2>/dev/null && echo unshare-allowed
+mount -t tmpfs none /tmp 2>/dev/null && echo mount-allowed
+echo 1 > /proc/sys/kernel/panic 2>/dev/null && echo sysctl-writable
+test -s /proc/kcore && echo kcore-visible
+echo nofile=$(ulimit -n)`
+	code, out, _ := run(t, config(t), script)
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if !strings.HasPrefix(out, "nofile=") {
+		t.Errorf("the process could do what it must not:\n%s", out)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := config(t)
+	// The pause shim's and the zygote's threads count too (Go runtimes).
+	cfg.Limits = sandbox.Limits{PIDs: 40, NoFile: 512}
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	// The shell gives up (exit 2) when it cannot fork.
+	code, out, _ := run(t, cfg, `ulimit -n; for i in $(seq 50); do sleep 5 >/dev/null 2>&1 & done; echo all-started`)
+	if !strings.HasPrefix(out, "512\n") {
+		t.Errorf("RLIMIT_NOFILE: got %q, want 512", out)
+	}
+	if testutil.Rootless() {
+		if code != 0 || !strings.Contains(out, "all-started") {
+			t.Errorf("exit code %d, output %q", code, out)
+		}
+		if !strings.Contains(logs.String(), "cgroup limits skipped") {
+			t.Errorf("no notice that cgroup limits were skipped; log:\n%s", logs.String())
+		}
+		return
+	}
+	if code == 0 || strings.Contains(out, "all-started") {
+		t.Errorf("50 processes started under a limit of 40 pids (exit code %d)", code)
 	}
 }
