@@ -64,7 +64,7 @@ func (b *Builder) Run(ctx context.Context) (BuildResult, error) {
 		plan: b.Plan, scratch: b.Paths.scratch().join("build"),
 	}
 	err = s.run(ctx)
-	if rerr := os.RemoveAll(s.scratch.Host); err == nil && rerr != nil {
+	if rerr := removeScratch(b.Paths, s.scratch); err == nil && rerr != nil {
 		err = fmt.Errorf("removing build scratch files: %w", rerr)
 	}
 	if err != nil {

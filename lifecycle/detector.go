@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -82,7 +83,7 @@ func (d *Detector) Run(ctx context.Context) (DetectResult, error) {
 		return DetectResult{}, phaseError("detect", err)
 	}
 	group, plan, err := s.detectOrder(ctx, d.Order, nil, nil, false)
-	if rerr := os.RemoveAll(s.scratch.Host); err == nil && rerr != nil {
+	if rerr := removeScratch(d.Paths, s.scratch); err == nil && rerr != nil {
 		err = fmt.Errorf("removing detect scratch files: %w", rerr)
 	}
 	if err == nil {
@@ -269,6 +270,7 @@ func (s *detection) runDetect(ctx context.Context, bp *Buildpack, r *detectRun) 
 func (s *detection) resolve(ctx context.Context, done []GroupEntry) (Group, Plan, error) {
 	var passed []GroupEntry
 	var plans []BuildPlan
+	var results bytes.Buffer
 	detected, errored := true, false
 	for _, el := range done {
 		s.mu.Lock()
@@ -279,15 +281,23 @@ func (s *detection) resolve(ctx context.Context, done []GroupEntry) (Group, Plan
 			return Group{}, Plan{}, err
 		}
 		s.report(el, r)
-		switch r.code {
-		case 0:
+		switch {
+		case r.code == 0:
 			passed, plans = append(passed, el), append(plans, r.plan)
-		case 100:
-			detected = detected && el.Optional
+			fmt.Fprintf(&results, "pass: %s\n", el)
+		case r.code == 100 && el.Optional:
+			fmt.Fprintf(&results, "skip: %s\n", el)
+		case r.code == 100:
+			detected = false
+			fmt.Fprintf(&results, "fail: %s\n", el)
 		default:
 			errored = true
 			detected = detected && el.Optional
+			fmt.Fprintf(&results, "err:  %s (%d)\n", el, r.code)
 		}
+	}
+	if s.d.Output != nil {
+		fmt.Fprintf(s.d.Output, "======== Results ========\n%s", results.Bytes())
 	}
 	switch {
 	case !detected && errored:

@@ -10,12 +10,12 @@ import (
 
 func TestDetectExitCodes(t *testing.T) {
 	tests := []struct {
-		name       string
-		order      Order
-		target     TargetData
-		wantCode   int
+		name         string
+		order        Order
+		target       TargetData
+		wantCode     int
 		wantSentinel error
-		wantOutput string // in the error report of an errored buildpack
+		wantOutput   string // in the error report of an errored buildpack
 	}{
 		{name: "all fail", order: orderOf(ref("test/optional-fail")), target: testTarget, wantCode: 20, wantSentinel: ErrNoGroupPassed},
 		{name: "only optional", order: orderOf(GroupEntry{ID: "test/optional-fail", Version: "1.0.0", Optional: true}),

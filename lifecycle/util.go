@@ -100,3 +100,15 @@ func (o *Owner) chown(paths ...string) error {
 	}
 	return nil
 }
+
+// removeScratch removes a phase's scratch dir, and the default scratch root
+// when it is left empty.
+func removeScratch(p Paths, phaseDir Dir) error {
+	if err := os.RemoveAll(phaseDir.Host); err != nil {
+		return err
+	}
+	if p.Scratch.Host == "" {
+		_ = os.Remove(p.scratch().Host) // fails harmlessly while another phase's files remain
+	}
+	return nil
+}
