@@ -70,17 +70,18 @@ func (f *fetcher) fromFile(ctx context.Context, file, source string) (Fetched, e
 }
 
 // openArchive opens file as a tar stream, gunzipping it when it is gzipped.
+// An uncompressed file is returned as itself, so that the tar reader can
+// seek over entry bodies.
 func openArchive(file string) (io.Reader, io.Closer, error) {
 	fh, err := os.Open(file)
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReader(fh)
-	magic, _ := br.Peek(2)
-	if !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		return br, fh, nil
+	magic := make([]byte, 2)
+	if n, _ := fh.ReadAt(magic, 0); n < 2 || !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		return fh, fh, nil
 	}
-	zr, err := gzip.NewReader(br)
+	zr, err := gzip.NewReader(bufio.NewReader(fh))
 	if err != nil {
 		fh.Close()
 		return nil, nil, fmt.Errorf("reading %s: %w", file, err)
