@@ -24,6 +24,9 @@ var (
 	// (a buildpack registry URN, or a builder reference where no builder is
 	// at hand).
 	ErrUnsupportedLocator = errors.New("unsupported buildpack locator")
+	// ErrNoBuildpack reports an id[@version] locator (urn:cnb:builder:…,
+	// from=builder:…) naming a buildpack that is not laid out.
+	ErrNoBuildpack = errors.New("no such buildpack")
 	// ErrUnsafePath reports an archive entry or link that would escape the
 	// directory it is extracted into, or a buildpackage layer entry outside
 	// /cnb/buildpacks.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -55,8 +56,13 @@ type Fetched struct {
 // are bin/build, bin/detect or bin/generate, 0644 otherwise; links stay
 // links.
 //
-// Buildpack registry URNs and builder references are ErrUnsupportedLocator:
-// a builder reference is resolved by the caller, against its builder.
+// A builder reference — urn:cnb:builder:ID[@VERSION], from=builder:ID[@VERSION],
+// or a bare ID[@VERSION] that is no path — names a buildpack laid out in dst
+// already (dst plays the builder's /cnb/buildpacks: lay the builder's
+// buildpacks out first, with FetchModules or ExtractBuildpacks); a bare one
+// that is not there is read as an image reference. from=builder alone (the
+// builder's whole order) and buildpack registry URNs are
+// ErrUnsupportedLocator.
 func FetchBuildpacks(ctx context.Context, locators []string, dst string, opts ...Option) (*Buildpacks, error) {
 	f, err := newFetcher(dst, opts)
 	if err != nil {
@@ -159,6 +165,11 @@ func (f *fetcher) fetch(ctx context.Context, loc string) (fetched Fetched, err e
 		}
 		return f.fromFile(ctx, file, what)
 	case LocatorImage:
+		if idVersionPattern.MatchString(what) {
+			if d, err := f.onBuilder(what); err == nil {
+				return Fetched{Main: d, Buildpacks: []Descriptor{d}}, nil
+			}
+		}
 		img, err := f.o.reader(ctx, what)
 		if err != nil {
 			return Fetched{}, fmt.Errorf("reading image %s: %w", what, err)
@@ -167,9 +178,49 @@ func (f *fetcher) fetch(ctx context.Context, loc string) (fetched Fetched, err e
 	case LocatorRegistry:
 		return Fetched{}, fmt.Errorf("%w: buildpack registry %s", ErrUnsupportedLocator, loc)
 	case LocatorBuilder:
-		return Fetched{}, fmt.Errorf("%w: %s names a buildpack on the builder", ErrUnsupportedLocator, loc)
+		if what == "" {
+			return Fetched{}, fmt.Errorf("%w: %s stands for the builder's whole order", ErrUnsupportedLocator, loc)
+		}
+		d, err := f.onBuilder(what)
+		if err != nil {
+			return Fetched{}, err
+		}
+		return Fetched{Main: d, Buildpacks: []Descriptor{d}}, nil
 	}
 	return Fetched{}, fmt.Errorf("%w: %q", ErrUnsupportedLocator, loc)
+}
+
+// idVersionPattern is pack's shape of a buildpack registry id, with an
+// optional version: what a bare id[@version] locator looks like.
+var idVersionPattern = regexp.MustCompile(`^[a-z0-9\-.]+/[a-z0-9\-.]+(?:@[a-z0-9\-.]+)?$`)
+
+// onBuilder finds id[@version] among the buildpacks laid out in dst; without
+// a version, the only version there.
+func (f *fetcher) onBuilder(idVersion string) (Descriptor, error) {
+	id, version, _ := strings.Cut(idVersion, "@")
+	if err := checkIDVersion(id, cmp.Or(version, defaultVersion)); err != nil {
+		return Descriptor{}, err
+	}
+	if version == "" {
+		entries, err := os.ReadDir(filepath.Join(f.dst, EscapeID(id)))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Descriptor{}, err
+		}
+		var versions []string
+		for _, e := range entries {
+			if e.IsDir() && f.present(id, e.Name()) {
+				versions = append(versions, e.Name())
+			}
+		}
+		if len(versions) != 1 {
+			return Descriptor{}, fmt.Errorf("%w: %s: %d versions laid out", ErrNoBuildpack, id, len(versions))
+		}
+		version = versions[0]
+	}
+	if !f.present(id, version) {
+		return Descriptor{}, fmt.Errorf("%w: %s@%s is not laid out", ErrNoBuildpack, id, version)
+	}
+	return ReadDescriptor(filepath.Join(f.dst, EscapeID(id), version))
 }
 
 func (f *fetcher) fromPath(ctx context.Context, p string) (Fetched, error) {

@@ -241,7 +241,9 @@ func TestFetchBuildpacksErrors(t *testing.T) {
 		{"unreadable image", "docker://nowhere", nil, "no such image"},
 		{"not an archive", filepath.Join(src, "junk.tgz"), nil, "junk.tgz"},
 		{"registry urn", "urn:cnb:registry:acme/a@1.0.0", ErrUnsupportedLocator, ""},
-		{"builder urn", "urn:cnb:builder:acme/a", ErrUnsupportedLocator, ""},
+		{"builder urn", "urn:cnb:builder:acme/a", ErrNoBuildpack, "acme/a"},
+		{"builder urn with a version", "urn:cnb:builder:acme/a@1.0.0", ErrNoBuildpack, "acme/a@1.0.0"},
+		{"whole builder", "from=builder", ErrUnsupportedLocator, ""},
 		{"empty", "", ErrUnsupportedLocator, ""},
 	}
 	for _, tt := range tests {
@@ -298,5 +300,35 @@ func TestExtractBuildpacks(t *testing.T) {
 	layers, _ := img.Layers()
 	if d, _ := layers[0].DiffID(); d != d0 {
 		t.Errorf("layer diffID %s, want %s", d0, d)
+	}
+}
+
+func TestFetchBuildpacksFromBuilder(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	dirA := writeBuildpack(t, filepath.Join(src, "a"), bpA)
+	noImages := WithImageReader(func(ctx context.Context, ref string) (v1.Image, error) {
+		return nil, errors.New("image reader called for " + ref)
+	})
+	dst := t.TempDir()
+	// The builder's buildpacks are laid out first.
+	if _, err := FetchBuildpacks(ctx, []string{dirA}, dst); err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range []string{"urn:cnb:builder:acme/a", "urn:cnb:builder:acme/a@1.0.0", "from=builder:acme/a@1.0.0",
+		"acme/a", "acme/a@1.0.0"} {
+		bps, err := FetchBuildpacks(ctx, []string{loc}, dst, noImages)
+		if err != nil {
+			t.Errorf("%s: %v", loc, err)
+			continue
+		}
+		if got := bps.Fetched[0].Main; got.FullName() != "acme/a@1.0.0" || got.Dir != filepath.Join(dst, "acme_a", "1.0.0") {
+			t.Errorf("%s: Main = %s in %s", loc, got.FullName(), got.Dir)
+		}
+	}
+	// A bare id that is not laid out is an image reference.
+	if _, err := FetchBuildpacks(ctx, []string{"acme/other@1.0.0"}, dst, noImages); err == nil ||
+		!strings.Contains(err.Error(), "image reader called for acme/other@1.0.0") {
+		t.Errorf("bare id not on the builder: error %v", err)
 	}
 }
