@@ -3,7 +3,7 @@
 set -euo pipefail
 
 pkgs=(skopeo umoci docker-registry busybox-static jq runc libseccomp-dev util-linux
-      hyperfine python3 python3-pip-whl python3-setuptools-whl passwd ca-certificates)
+      hyperfine podman python3 python3-pip-whl python3-setuptools-whl passwd ca-certificates pigz)
 
 missing=()
 for p in "${pkgs[@]}"; do
