@@ -112,6 +112,9 @@ func (s *building) buildpack(ctx context.Context, entry GroupEntry) error {
 	if err != nil {
 		return err
 	}
+	if bp.IsComposite() {
+		return fmt.Errorf("building %s: a composite buildpack cannot be in a group", entry)
+	}
 	bpPlan := s.plan.find(bp.Info.ID)
 	bpDir := s.b.Paths.Layers.join(EscapeID(bp.Info.ID))
 	if err := os.MkdirAll(bpDir.Host, 0o755); err != nil {
