@@ -106,8 +106,9 @@ func (b *Buildpacks) Lookup(id, version string) (Descriptor, bool) {
 
 // fetcher lays buildpacks out in dst, staging them in dst/.staging-*.
 type fetcher struct {
-	dst string
-	o   *options
+	dst    string
+	o      *options
+	stages []string // staging directories to remove
 }
 
 func newFetcher(dst string, opts []Option) (*fetcher, error) {
@@ -122,21 +123,23 @@ func newFetcher(dst string, opts []Option) (*fetcher, error) {
 }
 
 // stageDir makes a temporary directory in dst, so that installing is a
-// rename. Staging directories are removed by fetch.
+// rename. cleanup removes it.
 func (f *fetcher) stageDir() (string, error) {
-	return os.MkdirTemp(f.dst, ".staging-")
+	dir, err := os.MkdirTemp(f.dst, ".staging-")
+	if err != nil {
+		return "", err
+	}
+	f.stages = append(f.stages, dir)
+	return dir, nil
 }
 
 // cleanup removes the staging directories.
 func (f *fetcher) cleanup() error {
-	stages, err := filepath.Glob(filepath.Join(f.dst, ".staging-*"))
-	if err != nil {
-		return err
-	}
 	var errs []error
-	for _, s := range stages {
+	for _, s := range f.stages {
 		errs = append(errs, removeAll(s))
 	}
+	f.stages = nil
 	return errors.Join(errs...)
 }
 

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -330,5 +331,41 @@ func TestFetchBuildpacksFromBuilder(t *testing.T) {
 	if _, err := FetchBuildpacks(ctx, []string{"acme/other@1.0.0"}, dst, noImages); err == nil ||
 		!strings.Contains(err.Error(), "image reader called for acme/other@1.0.0") {
 		t.Errorf("bare id not on the builder: error %v", err)
+	}
+}
+
+func TestFetchBuildpacksHostileArchive(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	canary := t.TempDir()
+	desc := tarEntry{name: DescriptorFile, typeflag: 0x30, mode: 0o644,
+		body: "api = \"0.10\"\n[buildpack]\nid = \"acme/h\"\nversion = \"1\"\n"}
+	tests := []struct {
+		name    string
+		entries []tarEntry
+	}{
+		{"write through an absolute link", []tarEntry{desc,
+			{name: "link", typeflag: 0x32, linkname: canary},
+			{name: "link/pwned", typeflag: 0x30, mode: 0o644, body: "x"}}},
+		{"write through a climbing link", []tarEntry{desc,
+			{name: "up", typeflag: 0x32, linkname: "../../../../../../../../" + canary},
+			{name: "up/pwned", typeflag: 0x30, mode: 0o644, body: "x"}}},
+		{"dot-dot name", []tarEntry{desc, {name: "../../../../../../../../" + canary + "/pwned", typeflag: 0x30, mode: 0o644, body: "x"}}},
+		{"hard link out", []tarEntry{desc, {name: "hl", typeflag: 0x31, linkname: "../../../../../../../../" + canary + "/x"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			writeTar(t, &buf, tt.entries)
+			file := filepath.Join(src, strings.ReplaceAll(tt.name, " ", "-")+".tar")
+			if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := FetchBuildpacks(ctx, []string{file}, t.TempDir())
+			t.Logf("error: %v", err)
+			if entries, _ := os.ReadDir(canary); len(entries) != 0 {
+				t.Fatalf("wrote outside: %v", entries)
+			}
+		})
 	}
 }

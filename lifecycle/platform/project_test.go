@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -235,6 +236,13 @@ func TestWriteInlineBuildpack(t *testing.T) {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o755 {
 			t.Errorf("%s: mode %v, %v", name, fi.Mode(), err)
 		}
+	}
+	bps, err := FetchBuildpacks(context.Background(), []string{dir}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bps.Fetched[0].Main.FullName(); got != "acme/inline@0.0.0" {
+		t.Errorf("fetched %s", got)
 	}
 	if err := WriteInlineBuildpack(t.TempDir(), ProjectBuildpack{ID: "x"}, ""); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("no script: error %v", err)

@@ -16,6 +16,9 @@ type ModuleRef struct {
 	ID       string `toml:"id" json:"id"`
 	Version  string `toml:"version,omitempty" json:"version,omitempty"`
 	Optional bool   `toml:"optional,omitempty" json:"optional,omitempty"`
+	// ExecEnv limits the entry to execution environments (Buildpack API
+	// 0.12).
+	ExecEnv []string `toml:"exec-env,omitempty" json:"exec-env,omitempty"`
 	// The informational keys pack accepts on group entries.
 	Name        string    `toml:"name,omitempty" json:"name,omitempty"`
 	Description string    `toml:"description,omitempty" json:"description,omitempty"`
