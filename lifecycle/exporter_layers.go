@@ -1,0 +1,255 @@
+package lifecycle
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// newLayer starts a layer bound for the store, in the run image's media
+// type family.
+func (x *exporting) newLayer() (*oci.LayerWriter, error) {
+	return oci.NewLayerWriter(oci.LayerOptions{Store: x.e.Store, MediaType: x.layerType})
+}
+
+// finish aborts w on err, or returns its layer.
+func finish(w *oci.LayerWriter, err error) (v1.Layer, error) {
+	if err != nil {
+		_ = w.Abort() // the write error is the one worth returning
+		return nil, err
+	}
+	return w.Layer()
+}
+
+// dirLayer writes the tree at the container path name, which lies inside
+// root (the layers or app directory): first the parents of name, then the
+// tree, everything owned by the CNB user. Parents inside root take their
+// mode from disk; parents above root's container path (e.g. "/x" for a
+// layers dir at "/x/layers") are 0755. The lifecycle takes the parents'
+// owners from disk, where the build container made them the CNB user's;
+// kiln writes that owner directly, so that the host owner never leaks.
+func (x *exporting) dirLayer(ctx context.Context, root Dir, name string) (v1.Layer, error) {
+	w, err := x.newLayer()
+	if err != nil {
+		return nil, err
+	}
+	err = x.parents(w, root, name)
+	if err == nil {
+		err = w.Tree(ctx, x.hostPath(root, name), name, x.e.UID, x.e.GID)
+	}
+	return finish(w, err)
+}
+
+// hostPath is the host path of the container path name inside root.
+func (x *exporting) hostPath(root Dir, name string) string {
+	rel := strings.TrimPrefix(strings.TrimPrefix(name, root.Container), "/")
+	return filepath.Join(root.Host, filepath.FromSlash(rel))
+}
+
+// parents writes the parent directory entries of the container path name,
+// outermost first ("/" excluded).
+func (x *exporting) parents(w *oci.LayerWriter, root Dir, name string) error {
+	var dirs []string
+	for d := path.Dir(name); d != "/" && d != "."; d = path.Dir(d) {
+		dirs = append(dirs, d)
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d := dirs[i]
+		mode := fs.ModeDir | 0o755
+		uid, gid := 0, 0
+		if d == root.Container || strings.HasPrefix(d, root.Container+"/") {
+			fi, err := os.Lstat(x.hostPath(root, d))
+			if err != nil {
+				return fmt.Errorf("reading parent %s: %w", d, err)
+			}
+			if !fi.IsDir() {
+				return fmt.Errorf("parent %s is not a directory", d)
+			}
+			mode, uid, gid = fi.Mode(), x.e.UID, x.e.GID
+		}
+		if err := w.Dir(d, mode, uid, gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildpackLayers adds the launch layers of every buildpack, in group
+// order and, within a buildpack, in layer order (by name).
+func (x *exporting) buildpackLayers(ctx context.Context, bps []BuildpackOutput) error {
+	for _, bp := range bps {
+		md := BuildpackLayers{ID: bp.ID, Version: bp.Version, Layers: map[string]LayerMetadata{}}
+		if bp.Store != nil {
+			md.Store = &StoreMetadata{Data: bp.Store}
+		}
+		prev := x.prev.ForBuildpack(bp.ID)
+		for _, l := range bp.Layers {
+			if !l.Launch {
+				continue
+			}
+			sha, err := x.buildpackLayer(ctx, bp.GroupEntry, l, prev.Layers[l.Name])
+			if err != nil {
+				return err
+			}
+			md.Layers[l.Name] = LayerMetadata{SHA: sha, Data: l.Metadata, Build: l.Build, Launch: l.Launch, Cache: l.Cache}
+		}
+		x.meta.Buildpacks = append(x.meta.Buildpacks, md)
+	}
+	return nil
+}
+
+// buildpackLayer adds one launch layer: its directory, or, without one,
+// the previous image's layer of the same buildpack and name.
+func (x *exporting) buildpackLayer(ctx context.Context, bp GroupEntry, l Layer, prev LayerMetadata) (string, error) {
+	id := bp.ID + ":" + l.Name
+	createdBy := fmt.Sprintf("Layer: '%s', Created by buildpack: %s@%s", l.Name, bp.ID, bp.Version)
+	name := path.Join(x.layers.Container, EscapeID(bp.ID), l.Name)
+	if !l.HasDir {
+		return x.reuseLayer(id, createdBy, l, prev)
+	}
+	// Refuse symlinks in place of the buildpack's or the layer's
+	// directory: the walk would follow them out of the layers dir.
+	for _, p := range []string{path.Dir(name), name} {
+		if fi, err := os.Lstat(x.hostPath(x.layers, p)); err != nil || !fi.IsDir() {
+			return "", fmt.Errorf("layer %s: %s is not a directory", id, p)
+		}
+	}
+	layer, err := x.dirLayer(ctx, x.layers, name)
+	if err != nil {
+		return "", fmt.Errorf("creating layer %s: %w", id, err)
+	}
+	return x.addNamed(id, createdBy, layer, prev.SHA)
+}
+
+// reuseLayer adds a launch layer that has metadata but no directory: the
+// buildpack keeps the previous image's layer (CNB contract §2.6).
+func (x *exporting) reuseLayer(id, createdBy string, l Layer, prev LayerMetadata) (string, error) {
+	if l.Cache {
+		return "", fmt.Errorf("layer %s is cache=true but has no contents: %w", id, ErrLayerNotReusable)
+	}
+	if prev.SHA == "" || x.e.Previous == nil {
+		return "", fmt.Errorf("cannot reuse layer %s: the previous image has no metadata for it: %w", id, ErrLayerNotReusable)
+	}
+	h, err := v1.NewHash(prev.SHA)
+	if err != nil {
+		return "", fmt.Errorf("cannot reuse layer %s: %w", id, err)
+	}
+	layer, err := x.e.Previous.LayerByDiffID(h)
+	if err != nil {
+		return "", fmt.Errorf("cannot reuse layer %s from the previous image: %v: %w", id, err, ErrLayerNotReusable)
+	}
+	fmt.Fprintf(x.out, "Reusing layer '%s'\n", id)
+	if _, err := x.add(id, createdBy, layer, true); err != nil {
+		return "", err
+	}
+	return prev.SHA, nil
+}
+
+// sbomLayer adds <layers>/sbom/launch when it exists (Platform API ≥0.8).
+func (x *exporting) sbomLayer(ctx context.Context) error {
+	name := path.Join(x.layers.Container, "sbom", "launch")
+	if x.api.lessThan("0.8") || !isDir(x.hostPath(x.layers, name)) {
+		return nil
+	}
+	layer, err := x.dirLayer(ctx, x.layers, name)
+	if err != nil {
+		return fmt.Errorf("creating layer %s: %w", sbomLayerID, err)
+	}
+	prev := ""
+	if x.prev != nil && x.prev.SBOM != nil {
+		prev = x.prev.SBOM.SHA
+	}
+	sha, err := x.addNamed(sbomLayerID, sbomCreatedBy, layer, prev)
+	if err != nil {
+		return err
+	}
+	x.meta.SBOM = &LayerSHA{SHA: sha}
+	return nil
+}
+
+// launcherLayer adds /cnb/lifecycle/launcher, root-owned.
+func (x *exporting) launcherLayer(context.Context) error {
+	if len(x.e.Launcher) == 0 {
+		return fmt.Errorf("creating layer %s: no launcher executable", launcherLayerID)
+	}
+	w, err := x.newLayer()
+	if err != nil {
+		return err
+	}
+	err = w.Dir(cnbDir, fs.ModeDir|0o755, 0, 0)
+	if err == nil {
+		err = w.Dir(lifecycleDir, fs.ModeDir|0o755, 0, 0)
+	}
+	if err == nil {
+		err = w.File(launcherPath, 0o755, 0, 0, int64(len(x.e.Launcher)), bytes.NewReader(x.e.Launcher))
+	}
+	layer, err := finish(w, err)
+	if err != nil {
+		return fmt.Errorf("creating layer %s: %w", launcherLayerID, err)
+	}
+	x.meta.Launcher.SHA, err = x.addNamed(launcherLayerID, launcherCreatedBy, layer, x.prevSHA(func(m *LifecycleMetadata) LayerSHA { return m.Launcher }))
+	return err
+}
+
+// configLayer adds <layers>/config (metadata.toml).
+func (x *exporting) configLayer(ctx context.Context) error {
+	name := path.Join(x.layers.Container, "config")
+	if !isDir(x.hostPath(x.layers, name)) {
+		return fmt.Errorf("creating layer %s: %s does not exist (the build writes metadata.toml there)", configLayerID, name)
+	}
+	layer, err := x.dirLayer(ctx, x.layers, name)
+	if err != nil {
+		return fmt.Errorf("creating layer %s: %w", configLayerID, err)
+	}
+	x.meta.Config.SHA, err = x.addNamed(configLayerID, configCreatedBy, layer, x.prevSHA(func(m *LifecycleMetadata) LayerSHA { return m.Config }))
+	return err
+}
+
+// processTypesLayer adds a /cnb/process/<type> → launcher symlink per
+// process, root-owned; nothing when there are no processes.
+func (x *exporting) processTypesLayer(_ context.Context, procs []Process) error {
+	if len(procs) == 0 {
+		return nil
+	}
+	w, err := x.newLayer()
+	if err != nil {
+		return err
+	}
+	err = w.Dir(cnbDir, fs.ModeDir|0o755, 0, 0)
+	if err == nil {
+		err = w.Dir(processDir, fs.ModeDir|0o755, 0, 0)
+	}
+	for _, p := range procs {
+		if err != nil {
+			break
+		}
+		if p.Type == "" || strings.ContainsAny(p.Type, `/><:|&\`) || p.Type == "." || p.Type == ".." {
+			err = fmt.Errorf("invalid process type %q", p.Type)
+			break
+		}
+		err = w.Symlink(path.Join(processDir, p.Type), launcherPath, 0, 0)
+	}
+	layer, err := finish(w, err)
+	if err != nil {
+		return fmt.Errorf("creating layer %s: %w", processTypesLayerID, err)
+	}
+	x.meta.ProcessTypes.SHA, err = x.addNamed(processTypesLayerID, processTypesCreatedBy, layer, x.prevSHA(func(m *LifecycleMetadata) LayerSHA { return m.ProcessTypes }))
+	return err
+}
+
+// prevSHA returns a diffID the previous image records, or "".
+func (x *exporting) prevSHA(get func(*LifecycleMetadata) LayerSHA) string {
+	if x.prev == nil {
+		return ""
+	}
+	return get(x.prev).SHA
+}

@@ -1,0 +1,255 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// appLayers adds one layer per slice, in order, then one for the files no
+// slice took: always len(slices)+1 layers, empty ones included (CNB
+// contract §3). Without slices the single layer is "Application Layer".
+func (x *exporting) appLayers(ctx context.Context, sl []Slice) error {
+	tree, err := readAppTree(ctx, x.app.Host)
+	if err != nil {
+		return fmt.Errorf("reading app dir: %w", err)
+	}
+	var files [][]string
+	for i, s := range sl {
+		matched, err := tree.matchSlice(x.app, s)
+		if err != nil {
+			return fmt.Errorf("slice %d: %w", i+1, err)
+		}
+		files = append(files, matched)
+	}
+	files = append(files, tree.remaining())
+	prev := map[string]bool{}
+	if x.prev != nil {
+		for _, a := range x.prev.App {
+			prev[a.SHA] = true
+		}
+	}
+	var reused int
+	var reports []LayerReport
+	for i, f := range files {
+		createdBy := fmt.Sprintf("Application Slice: %d", i+1)
+		if len(sl) == 0 {
+			createdBy = appLayerCreatedBy
+		}
+		layer, err := x.appLayer(tree, f)
+		if err != nil {
+			return fmt.Errorf("creating app layer %d: %w", i+1, err)
+		}
+		d, err := layer.DiffID()
+		if err != nil {
+			return err
+		}
+		r, err := x.add(fmt.Sprintf("slice-%d", i+1), createdBy, layer, prev[d.String()])
+		if err != nil {
+			return err
+		}
+		if r.Reused {
+			reused++
+		}
+		reports = append(reports, r)
+		x.meta.App = append(x.meta.App, LayerSHA{SHA: d.String()})
+	}
+	if reused > 0 {
+		fmt.Fprintf(x.out, "Reusing %d/%d app layer(s)\n", reused, len(reports))
+	}
+	if n := len(reports) - reused; n > 0 {
+		fmt.Fprintf(x.out, "Adding %d/%d app layer(s)\n", n, len(reports))
+	}
+	return nil
+}
+
+// appLayer writes the files (host paths, sorted) as one layer: the parents
+// of the app dir, then the files under their container names, owned by the
+// CNB user. An empty list gives an empty layer.
+func (x *exporting) appLayer(tree *appTree, files []string) (v1.Layer, error) {
+	w, err := x.newLayer()
+	if err != nil {
+		return nil, err
+	}
+	if len(files) > 0 {
+		err = x.parents(w, x.app, x.app.Container)
+	}
+	links := map[[2]uint64]string{}
+	for _, f := range files {
+		if err != nil {
+			break
+		}
+		err = x.appEntry(w, tree, f, links)
+	}
+	return finish(w, err)
+}
+
+// appEntry writes one file of the app dir.
+func (x *exporting) appEntry(w *oci.LayerWriter, tree *appTree, f string, links map[[2]uint64]string) error {
+	fi := tree.infos[f]
+	rel, err := filepath.Rel(tree.root, f)
+	if err != nil {
+		return err
+	}
+	name := path.Join(x.app.Container, filepath.ToSlash(rel))
+	uid, gid := x.e.UID, x.e.GID
+	switch {
+	case fi.IsDir():
+		return w.Dir(name, fi.Mode(), uid, gid)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(f)
+		if err != nil {
+			return err
+		}
+		return w.Symlink(name, target, uid, gid)
+	case fi.Mode().IsRegular():
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			key := [2]uint64{uint64(st.Dev), st.Ino}
+			if first, ok := links[key]; ok {
+				return w.Hardlink(name, first, fi.Mode(), uid, gid)
+			}
+			links[key] = name
+		}
+		file, err := os.Open(f)
+		if err != nil {
+			return err
+		}
+		defer file.Close() // read-only
+		return w.File(name, fi.Mode(), uid, gid, fi.Size(), file)
+	}
+	x.log.Debug("skipping special file in the app dir", "path", name, "mode", fi.Mode())
+	return nil
+}
+
+// appTree is the app directory as walked once (symlinks not followed), and
+// which of its paths a slice has taken. Paths are host paths.
+type appTree struct {
+	root     string
+	infos    map[string]fs.FileInfo
+	children map[string][]string
+	taken    map[string]bool
+}
+
+func readAppTree(ctx context.Context, root string) (*appTree, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	t := &appTree{root: root, infos: map[string]fs.FileInfo{}, children: map[string][]string{}, taken: map[string]bool{}}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		t.infos[p] = fi
+		t.taken[p] = false
+		if p != root {
+			parent := filepath.Dir(p)
+			t.children[parent] = append(t.children[parent], p)
+		}
+		return nil
+	})
+	return t, err
+}
+
+// matchSlice takes the paths the slice's globs match that no earlier slice
+// took (a matched directory brings its whole subtree), adds their parents
+// up to the app dir, and returns them sorted. Globs are relative to the app
+// dir; an absolute glob inside the app dir's container path is made
+// relative. Matches outside the walked tree (through a symlinked
+// directory, or "..") are ignored.
+func (t *appTree) matchSlice(app Dir, s Slice) ([]string, error) {
+	matched := map[string]bool{}
+	for _, pattern := range s.Paths {
+		if rel, ok := strings.CutPrefix(pattern, app.Container+"/"); ok {
+			pattern = rel
+		}
+		globs, err := filepath.Glob(filepath.Join(t.root, pattern))
+		if err != nil {
+			return nil, fmt.Errorf("bad pattern for glob path %q: %w", pattern, err)
+		}
+		for _, g := range globs {
+			t.take(g, matched)
+		}
+	}
+	var parents []string
+	added := map[string]bool{}
+	for f := range matched {
+		if f == t.root {
+			continue
+		}
+		for p := filepath.Dir(f); len(p) >= len(t.root); p = filepath.Dir(p) {
+			if !matched[p] && !added[p] {
+				added[p] = true
+				parents = append(parents, p)
+			}
+			if p == t.root {
+				break
+			}
+		}
+	}
+	// A parent all of whose children are taken is taken too, deepest
+	// first so that the answer propagates upwards.
+	slices.SortFunc(parents, func(a, b string) int {
+		return strings.Count(b, string(filepath.Separator)) - strings.Count(a, string(filepath.Separator))
+	})
+	for _, p := range parents {
+		all := true
+		for _, c := range t.children[p] {
+			if !t.taken[c] {
+				all = false
+				break
+			}
+		}
+		t.taken[p] = all
+	}
+	out := make([]string, 0, len(matched)+len(parents))
+	for f := range matched {
+		out = append(out, f)
+	}
+	out = append(out, parents...)
+	slices.Sort(out)
+	return out, nil
+}
+
+// take marks p and its subtree as taken into matched, unless p is outside
+// the tree or taken already.
+func (t *appTree) take(p string, matched map[string]bool) {
+	if taken, ok := t.taken[p]; !ok || taken {
+		return
+	}
+	for _, c := range t.children[p] {
+		t.take(c, matched)
+	}
+	matched[p] = true
+	t.taken[p] = true
+}
+
+// remaining returns, sorted, the paths no slice took, and takes them.
+func (t *appTree) remaining() []string {
+	var out []string
+	for p, taken := range t.taken {
+		if !taken {
+			out = append(out, p)
+			t.taken[p] = true
+		}
+	}
+	slices.Sort(out)
+	return out
+}
