@@ -44,8 +44,8 @@ import (
 //	trusted = false                   # true skips the signature check
 type Config struct {
 	ID        string      `toml:"id"`
-	UID       int         `toml:"uid"`
-	GID       int         `toml:"gid"`
+	UID       *int        `toml:"uid"`
+	GID       *int        `toml:"gid"`
 	UserName  string      `toml:"user-name"`
 	GroupName string      `toml:"group-name"`
 	Build     ImageConfig `toml:"build"`
@@ -97,12 +97,17 @@ func LoadConfig(path string) (Spec, error) {
 	if c.ID == "" {
 		return Spec{}, fmt.Errorf("reading stack config %s: id: missing: %w", path, ErrConfig)
 	}
-	if c.UID < 0 || c.GID < 0 {
-		return Spec{}, fmt.Errorf("reading stack config %s: uid and gid must be positive: %w", path, ErrConfig)
+	for key, v := range map[string]*int{"uid": c.UID, "gid": c.GID} {
+		if v != nil && *v == 0 {
+			return Spec{}, fmt.Errorf("reading stack config %s: %s = 0: %w", path, key, ErrRootUser)
+		}
+		if v != nil && *v < 0 {
+			return Spec{}, fmt.Errorf("reading stack config %s: %s must be positive: %w", path, key, ErrConfig)
+		}
 	}
 	dir := filepath.Dir(path)
 	spec := Spec{
-		ID: c.ID, UID: c.UID, GID: c.GID, UserName: c.UserName, GroupName: c.GroupName,
+		ID: c.ID, UID: deref(c.UID), GID: deref(c.GID), UserName: c.UserName, GroupName: c.GroupName,
 		Build: c.Build.spec(dir), Run: c.Run.spec(dir),
 		Debian: DebianSpec{Architecture: c.Debian.Architecture, MergedUsr: c.Debian.MergedUsr},
 	}
@@ -154,4 +159,11 @@ func relURI(dir, uri string) string {
 		return uri
 	}
 	return "file:" + relPath(dir, p)
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

@@ -156,12 +156,9 @@ func (o *options) addPackages(ctx context.Context, img v1.Image, kind string, is
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(pkgs))
-	for i, p := range pkgs {
-		names[i] = p.Name + "=" + p.Version
-	}
+	what := fmt.Sprintf("kiln stack: %d Debian packages (listed in /var/lib/dpkg/status.d)", len(pkgs))
 	return oci.Mutate(img, oci.Mutation{
-		Layers:  []oci.Append{{Layer: layer, History: v1.History{CreatedBy: "kiln stack: debian packages " + strings.Join(names, " ")}}},
+		Layers:  []oci.Append{{Layer: layer, History: v1.History{CreatedBy: what}}},
 		Created: &o.created,
 	})
 }
