@@ -52,7 +52,7 @@ func NewLayerWriter(opts LayerOptions) (*LayerWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting layer: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
+	bw := bufio.NewWriterSize(f, 256<<10)
 	digest := &hashingWriter{w: bw, h: sha256.New()}
 	zw, err := newCompressor(digest, opts.Level)
 	if err != nil {

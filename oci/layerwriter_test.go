@@ -226,7 +226,7 @@ func TestLayerMemo(t *testing.T) {
 	}
 	d1, _ := first.Digest()
 	diffID, _ := first.DiffID()
-	if d2, _ := second.Digest(); d1 != d2 || d1.String() != "sha256:2153c3fcb188889af329183c4da2960d73b24cce7b1b66c751440473be12006e" {
+	if d2, _ := second.Digest(); d1 != d2 || d1.String() != wantDigest {
 		t.Errorf("digests %s and %s, want the golden one", d1, d2)
 	}
 	if _, ok := s.LayerByDiffID(diffID); !ok {
