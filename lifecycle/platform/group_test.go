@@ -1,0 +1,54 @@
+package platform
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestProjectGroup(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	dirA := writeBuildpack(t, filepath.Join(src, "a"), bpA)
+	dirB := writeBuildpack(t, filepath.Join(src, "b"), bpB)
+	dst := t.TempDir()
+	// The builder's buildpacks.
+	if _, err := FetchBuildpacks(ctx, []string{dirB}, dst); err != nil {
+		t.Fatal(err)
+	}
+	refs := []ProjectBuildpack{
+		{URI: dirA},
+		{ID: "acme/b", Version: "2.0.0"},
+		{ID: "acme/inline", Script: &InlineScript{API: "0.10", Inline: "echo hi"}},
+		{ID: "acme/b"},
+	}
+	locators, err := ProjectLocators(refs, t.TempDir(), "io.buildpacks.stacks.jammy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if locators[1] != "urn:cnb:builder:acme/b@2.0.0" || locators[3] != "urn:cnb:builder:acme/b" {
+		t.Errorf("locators = %q", locators)
+	}
+	bps, err := FetchBuildpacks(ctx, locators, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ModuleRef{{ID: "acme/a", Version: "1.0.0"}, {ID: "acme/b", Version: "2.0.0"},
+		{ID: "acme/inline", Version: "0.0.0"}, {ID: "acme/b", Version: "2.0.0"}}
+	if diff := cmp.Diff(want, bps.Group()); diff != "" {
+		t.Errorf("group (-want +got):\n%s", diff)
+	}
+	inline, _ := bps.Lookup("acme/inline", "")
+	if diff := cmp.Diff([]Stack{{ID: "io.buildpacks.stacks.jammy"}}, inline.Stacks); diff != "" {
+		t.Errorf("inline stacks (-want +got):\n%s", diff)
+	}
+	info := inline.LayerInfo("sha256:00")
+	if info.API != "0.10" || info.LayerDiffID != "sha256:00" || len(info.Stacks) != 1 {
+		t.Errorf("LayerInfo = %+v", info)
+	}
+	if s := (ModuleRef{ID: "a/b"}).String() + " " + want[0].String(); s != "a/b acme/a@1.0.0" {
+		t.Errorf("String() = %q", s)
+	}
+}
