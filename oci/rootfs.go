@@ -50,6 +50,13 @@ func (s *Store) Rootfs(ctx context.Context, img v1.Image, opts UnpackOptions) (s
 	if ok, err := isDir(dir); ok || err != nil {
 		return dir, err // another caller finished it while we waited
 	}
+	// Under the lock, temp trees of this image can only be leftovers of a
+	// caller that died.
+	if stale, _ := filepath.Glob(filepath.Join(base, ".tmp-"+key+"-*")); len(stale) > 0 {
+		for _, p := range stale {
+			_ = fsutil.RemoveAll(p)
+		}
+	}
 	tmp, err := os.MkdirTemp(base, ".tmp-"+key+"-")
 	if err != nil {
 		return "", fmt.Errorf("unpacking root filesystem of %s: %w", d, err)

@@ -95,7 +95,30 @@ func (u *unpacker) parent(dirRel string) (string, error) {
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		return "", fmt.Errorf("creating parent: %w", err)
 	}
+	if u.opts.Rootless {
+		if err := u.writable(p); err != nil {
+			return "", err
+		}
+	}
 	return p, nil
+}
+
+// writable lets an unprivileged user write into a read-only directory left
+// by an earlier unpack (UnpackLayer onto an unpacked tree): it gains owner
+// write permission until finish restores its mode and time.
+func (u *unpacker) writable(dir string) error {
+	if _, ok := u.dirs[dir]; ok {
+		return nil // made by this unpack, still writable
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o700 == 0o700 {
+		return nil
+	}
+	u.dirs[dir] = dirMeta{mode: fi.Mode() & (fs.ModePerm | fs.ModeSetgid | fs.ModeSticky), mtime: fi.ModTime()}
+	return os.Chmod(dir, fi.Mode().Perm()|0o700)
 }
 
 // whiteout applies a plain or opaque whiteout found in dirRel.

@@ -3,6 +3,7 @@ package oci
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -186,4 +187,25 @@ func tarOfHeaders(t testing.TB, hdrs []tar.Header) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestUnpackLayerOntoReadOnly applies a layer onto a tree unpacked earlier
+// whose directory is read-only, as a later UnpackLayer call does.
+func TestUnpackLayerOntoReadOnly(t *testing.T) {
+	ro := tdir("ro")
+	ro.mode = 0o555
+	dir := t.TempDir()
+	t.Cleanup(func() { _ = os.Chmod(filepath.Join(dir, "ro"), 0o755) })
+	opts := UnpackOptions{Rootless: true}
+	ctx := context.Background()
+	if err := UnpackLayer(ctx, bytes.NewReader(tarOf(t, ro, tfile("ro/a", "a"))), dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := UnpackLayer(ctx, bytes.NewReader(tarOf(t, tfile("ro/b", "b"), tfile("ro/.wh.a", ""))), dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ro/ r-xr-xr-x", "ro/b -rw-r--r-- b"}
+	if diff := cmp.Diff(want, listTree(t, dir)); diff != "" {
+		t.Errorf("tree (-want +got):\n%s", diff)
+	}
 }
