@@ -30,7 +30,7 @@ const (
 // fromFile lays out a buildpack archive or a .cnb file; source names it in
 // errors.
 func (f *fetcher) fromFile(ctx context.Context, file, source string) (Fetched, error) {
-	kind, err := sniffArchive(file)
+	kind, err := sniffArchive(file, f.o.kind.descriptor)
 	if err != nil {
 		return Fetched{}, err
 	}
@@ -58,11 +58,11 @@ func (f *fetcher) fromFile(ctx context.Context, file, source string) (Fetched, e
 		}
 		return fetched, err
 	}
-	dir, err := archiveRoot(root)
+	dir, err := archiveRoot(root, f.o.kind.descriptor)
 	if err != nil {
 		return Fetched{}, fmt.Errorf("%s: %w", source, err)
 	}
-	d, err := ReadDescriptor(dir)
+	d, err := readDescriptor(dir, f.o.kind)
 	if err != nil {
 		return Fetched{}, err
 	}
@@ -91,7 +91,7 @@ func openArchive(file string) (io.Reader, io.Closer, error) {
 
 // sniffArchive tells a .cnb (an OCI layout: oci-layout at the root) from a
 // buildpack archive by the names of its entries.
-func sniffArchive(file string) (archiveKind, error) {
+func sniffArchive(file, descriptor string) (archiveKind, error) {
 	r, c, err := openArchive(file)
 	if err != nil {
 		return 0, err
@@ -109,7 +109,7 @@ func sniffArchive(file string) (archiveKind, error) {
 		switch path.Clean("/" + hdr.Name) {
 		case "/oci-layout":
 			return archiveLayout, nil
-		case "/" + DescriptorFile:
+		case "/" + descriptor:
 			return archiveBuildpack, nil
 		}
 	}
@@ -132,8 +132,8 @@ func unpackArchive(ctx context.Context, file, dir string) error {
 
 // archiveRoot finds the buildpack directory of an extracted archive:
 // the root, or its only directory.
-func archiveRoot(root string) (string, error) {
-	if _, err := os.Lstat(filepath.Join(root, DescriptorFile)); err == nil {
+func archiveRoot(root, descriptor string) (string, error) {
+	if _, err := os.Lstat(filepath.Join(root, descriptor)); err == nil {
 		return root, nil
 	}
 	entries, err := os.ReadDir(root)
@@ -142,11 +142,11 @@ func archiveRoot(root string) (string, error) {
 	}
 	if len(entries) == 1 && entries[0].IsDir() {
 		dir := filepath.Join(root, entries[0].Name())
-		if _, err := os.Lstat(filepath.Join(dir, DescriptorFile)); err == nil {
+		if _, err := os.Lstat(filepath.Join(dir, descriptor)); err == nil {
 			return dir, nil
 		}
 	}
-	return "", fmt.Errorf("%w in the archive", ErrNoDescriptor)
+	return "", fmt.Errorf("%w: no %s in the archive", ErrNoDescriptor, descriptor)
 }
 
 // layoutImage opens the OCI layout in dir and picks its image: the only

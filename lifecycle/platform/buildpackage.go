@@ -53,10 +53,6 @@ type LayerInfo struct {
 	Name        string   `json:"name,omitempty"`
 }
 
-// buildpacksDir is where buildpack layers put buildpacks, relative to the
-// image root.
-const buildpacksDir = "cnb/buildpacks"
-
 // fromImage lays out a buildpackage image's buildpacks; source names it in
 // errors.
 func (f *fetcher) fromImage(ctx context.Context, img v1.Image, source string) (Fetched, error) {
@@ -64,13 +60,14 @@ func (f *fetcher) fromImage(ctx context.Context, img v1.Image, source string) (F
 	if err != nil {
 		return Fetched{}, err
 	}
-	raw, ok := labels[BuildpackageMetadataLabel]
+	k := f.o.kind
+	raw, ok := labels[k.metadataLabel]
 	if !ok {
-		return Fetched{}, fmt.Errorf("%w: %s has no %s label", ErrNotBuildpackage, source, BuildpackageMetadataLabel)
+		return Fetched{}, fmt.Errorf("%w: %s has no %s label", ErrNotBuildpackage, source, k.metadataLabel)
 	}
 	var md BuildpackageMetadata
 	if err := json.Unmarshal([]byte(raw), &md); err != nil {
-		return Fetched{}, fmt.Errorf("%w: %s: parsing %s: %v", ErrNotBuildpackage, source, BuildpackageMetadataLabel, err)
+		return Fetched{}, fmt.Errorf("%w: %s: parsing %s: %v", ErrNotBuildpackage, source, k.metadataLabel, err)
 	}
 	all, err := f.extract(ctx, img, labels)
 	if err != nil {
@@ -84,14 +81,15 @@ func (f *fetcher) fromImage(ctx context.Context, img v1.Image, source string) (F
 		}
 	}
 	return Fetched{}, fmt.Errorf("%w: %s names %s@%s, which its %s label does not list",
-		ErrNotBuildpackage, source, md.ID, md.Version, BuildpackLayersLabel)
+		ErrNotBuildpackage, source, md.ID, md.Version, k.layersLabel)
 }
 
 // ExtractBuildpacks lays out the buildpacks an image's
 // io.buildpacks.buildpack.layers label lists — a buildpackage's or a
 // builder's — into dst as FetchBuildpacks does, and returns them sorted by
 // id@version. Buildpacks already in dst are kept and their layers not read.
-// Only WithLogger matters among the options.
+// With AsExtensions it lays out the image extensions of the
+// io.buildpacks.extension.layers label instead.
 func ExtractBuildpacks(ctx context.Context, img v1.Image, dst string, opts ...Option) (_ []Descriptor, err error) {
 	f, err := newFetcher(dst, opts)
 	if err != nil {
@@ -125,18 +123,19 @@ func imageLabels(img v1.Image) (map[string]string, error) {
 // buildpacks it holds.
 func (f *fetcher) extract(ctx context.Context, img v1.Image, labels map[string]string) ([]Descriptor, error) {
 	var layers LayersMetadata
-	raw, ok := labels[BuildpackLayersLabel]
+	label := f.o.kind.layersLabel
+	raw, ok := labels[label]
 	if !ok {
-		return nil, fmt.Errorf("%w: no %s label", ErrNotBuildpackage, BuildpackLayersLabel)
+		return nil, fmt.Errorf("%w: no %s label", ErrNotBuildpackage, label)
 	}
 	if err := json.Unmarshal([]byte(raw), &layers); err != nil {
-		return nil, fmt.Errorf("parsing %s label: %w", BuildpackLayersLabel, err)
+		return nil, fmt.Errorf("parsing %s label: %w", label, err)
 	}
 	byLayer := map[string][]idVersion{}
 	for id, versions := range layers {
 		for version, info := range versions {
 			if err := checkIDVersion(id, version); err != nil {
-				return nil, fmt.Errorf("%s label: %w", BuildpackLayersLabel, err)
+				return nil, fmt.Errorf("%s label: %w", label, err)
 			}
 			byLayer[info.LayerDiffID] = append(byLayer[info.LayerDiffID], idVersion{id, version})
 		}
@@ -160,7 +159,7 @@ type idVersion struct{ id, version string }
 func (f *fetcher) extractLayer(ctx context.Context, img v1.Image, diffID string, bps []idVersion) ([]Descriptor, error) {
 	h, err := v1.NewHash(diffID)
 	if err != nil {
-		return nil, fmt.Errorf("%s label: layer diffID %q: %w", BuildpackLayersLabel, diffID, err)
+		return nil, fmt.Errorf("%s label: layer diffID %q: %w", f.o.kind.layersLabel, diffID, err)
 	}
 	layer, err := img.LayerByDiffID(h)
 	if err != nil {
@@ -176,12 +175,12 @@ func (f *fetcher) extractLayer(ctx context.Context, img v1.Image, diffID string,
 		}
 		src := filepath.Join(stage, EscapeID(bp.id), bp.version)
 		if stage != "" {
-			if _, err := os.Lstat(filepath.Join(src, DescriptorFile)); err != nil {
+			if _, err := os.Lstat(filepath.Join(src, f.o.kind.descriptor)); err != nil {
 				return nil, fmt.Errorf("layer %s lacks /%s/%s/%s/%s: %w",
-					diffID, buildpacksDir, EscapeID(bp.id), bp.version, DescriptorFile, err)
+					diffID, f.o.kind.dir, EscapeID(bp.id), bp.version, f.o.kind.descriptor, err)
 			}
 		}
-		d, err := install(src, f.dst, bp.id, bp.version)
+		d, err := install(src, f.dst, bp.id, bp.version, f.o.kind)
 		if err != nil {
 			return nil, fmt.Errorf("laying out %s@%s from layer %s: %w", bp.id, bp.version, diffID, err)
 		}
@@ -210,10 +209,10 @@ func (f *fetcher) unpackLayer(ctx context.Context, layer v1.Layer, diffID string
 	if err != nil {
 		return "", fmt.Errorf("extracting buildpack layer %s: %w", diffID, err)
 	}
-	if err := onlyUnder(stage, buildpacksDir); err != nil {
+	if err := onlyUnder(stage, f.o.kind.dir); err != nil {
 		return "", fmt.Errorf("extracting buildpack layer %s: %w", diffID, err)
 	}
-	return filepath.Join(stage, buildpacksDir), nil
+	return filepath.Join(stage, f.o.kind.dir), nil
 }
 
 // onlyUnder checks that root holds nothing but the directories leading to

@@ -31,9 +31,11 @@ type Descriptor struct {
 	Order   Order
 	Stacks  []Stack
 	Targets []Target
+	// Extension is true for an image extension (extension.toml).
+	Extension bool
 	// Dir is where the buildpack is laid out: <dst>/<escaped-id>/<version>.
 	Dir string
-	// Path is Dir/buildpack.toml.
+	// Path is Dir/buildpack.toml (Dir/extension.toml for an extension).
 	Path string
 	// Layer is the layer of the buildpackage or builder image the buildpack
 	// came from, nil when it came from a directory, an archive or a .cnb file
@@ -52,23 +54,27 @@ func (d Descriptor) FullName() string { return d.ID + "@" + d.Version }
 // buildpackTOML is the part of buildpack.toml read here. Unknown keys are
 // fine: buildpack.toml has free-form [metadata] and evolves.
 type buildpackTOML struct {
-	API       string `toml:"api"`
-	Buildpack struct {
-		ID          string    `toml:"id"`
-		Version     string    `toml:"version"`
-		Name        string    `toml:"name"`
-		Homepage    string    `toml:"homepage"`
-		Description string    `toml:"description"`
-		Keywords    []string  `toml:"keywords"`
-		Licenses    []License `toml:"licenses"`
-		ClearEnv    bool      `toml:"clear-env"`
-	} `toml:"buildpack"`
-	Order   Order   `toml:"order"`
-	Stacks  []Stack `toml:"stacks"`
-	Targets []struct {
+	API       string     `toml:"api"`
+	Buildpack moduleTOML `toml:"buildpack"`
+	Extension moduleTOML `toml:"extension"`
+	Order     Order      `toml:"order"`
+	Stacks    []Stack    `toml:"stacks"`
+	Targets   []struct {
 		Target
 		ArchVariant string `toml:"arch-variant"` // the lifecycle's spelling
 	} `toml:"targets"`
+}
+
+// moduleTOML is [buildpack] or [extension].
+type moduleTOML struct {
+	ID          string    `toml:"id"`
+	Version     string    `toml:"version"`
+	Name        string    `toml:"name"`
+	Homepage    string    `toml:"homepage"`
+	Description string    `toml:"description"`
+	Keywords    []string  `toml:"keywords"`
+	Licenses    []License `toml:"licenses"`
+	ClearEnv    bool      `toml:"clear-env"`
 }
 
 // idPattern is what the spec allows in a buildpack id.
@@ -78,20 +84,32 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9./-]+$`)
 var reservedIDs = map[string]bool{"app": true, "config": true, "generated": true, "sbom": true}
 
 // ReadDescriptor reads the buildpack.toml in dir. The result's Dir is dir.
-func ReadDescriptor(dir string) (Descriptor, error) {
-	path, err := securejoin.SecureJoin(dir, DescriptorFile)
+func ReadDescriptor(dir string) (Descriptor, error) { return readDescriptor(dir, buildpackKind) }
+
+// ReadExtensionDescriptor reads the extension.toml in dir. The result's
+// Extension is true.
+func ReadExtensionDescriptor(dir string) (Descriptor, error) {
+	return readDescriptor(dir, extensionKind)
+}
+
+func readDescriptor(dir string, kind moduleKind) (Descriptor, error) {
+	path, err := securejoin.SecureJoin(dir, kind.descriptor)
 	if err != nil {
-		return Descriptor{}, fmt.Errorf("reading %s: %w", DescriptorFile, err)
+		return Descriptor{}, fmt.Errorf("reading %s: %w", kind.descriptor, err)
 	}
 	var t buildpackTOML
 	if _, err := toml.DecodeFile(path, &t); err != nil {
 		return Descriptor{}, fmt.Errorf("reading %s: %w", path, err)
 	}
+	if kind == extensionKind {
+		t.Buildpack = t.Extension
+	}
 	d := Descriptor{
 		API: t.API, ID: t.Buildpack.ID, Version: t.Buildpack.Version, Name: t.Buildpack.Name,
 		Homepage: t.Buildpack.Homepage, Description: t.Buildpack.Description, Keywords: t.Buildpack.Keywords,
 		Licenses: t.Buildpack.Licenses, ClearEnv: t.Buildpack.ClearEnv,
-		Order: t.Order, Stacks: t.Stacks, Dir: dir, Path: filepath.Join(dir, DescriptorFile),
+		Order: t.Order, Stacks: t.Stacks, Dir: dir, Path: filepath.Join(dir, kind.descriptor),
+		Extension: kind == extensionKind,
 	}
 	for _, tt := range t.Targets {
 		if tt.Variant == "" {

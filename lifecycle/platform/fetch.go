@@ -145,7 +145,7 @@ func (f *fetcher) cleanup() error {
 
 // present reports whether id@version is laid out in dst already.
 func (f *fetcher) present(id, version string) bool {
-	_, err := os.Lstat(filepath.Join(f.dst, EscapeID(id), version, DescriptorFile))
+	_, err := os.Lstat(filepath.Join(f.dst, EscapeID(id), version, f.o.kind.descriptor))
 	return err == nil
 }
 
@@ -223,7 +223,7 @@ func (f *fetcher) onBuilder(idVersion string) (Descriptor, error) {
 	if !f.present(id, version) {
 		return Descriptor{}, fmt.Errorf("%w: %s@%s is not laid out", ErrNoBuildpack, id, version)
 	}
-	return ReadDescriptor(filepath.Join(f.dst, EscapeID(id), version))
+	return readDescriptor(filepath.Join(f.dst, EscapeID(id), version), f.o.kind)
 }
 
 func (f *fetcher) fromPath(ctx context.Context, p string) (Fetched, error) {
@@ -239,9 +239,9 @@ func (f *fetcher) fromPath(ctx context.Context, p string) (Fetched, error) {
 
 // fromDir copies a buildpack directory into place.
 func (f *fetcher) fromDir(ctx context.Context, dir string) (Fetched, error) {
-	d, err := ReadDescriptor(dir)
+	d, err := readDescriptor(dir, f.o.kind)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Fetched{}, fmt.Errorf("%w in %s", ErrNoDescriptor, dir)
+		return Fetched{}, fmt.Errorf("%w: no %s in %s", ErrNoDescriptor, f.o.kind.descriptor, dir)
 	}
 	if err != nil {
 		return Fetched{}, err
@@ -261,7 +261,7 @@ func (f *fetcher) fromDir(ctx context.Context, dir string) (Fetched, error) {
 }
 
 func (f *fetcher) installOne(src, id, version string) (Fetched, error) {
-	d, err := install(src, f.dst, id, version)
+	d, err := install(src, f.dst, id, version, f.o.kind)
 	if err != nil {
 		return Fetched{}, err
 	}

@@ -15,7 +15,7 @@ import (
 // are normalised as pack normalises them in builder layers. When that
 // directory already exists (the same buildpack came from another locator),
 // it is kept and src is left for the caller to remove.
-func install(src, dst, id, version string) (Descriptor, error) {
+func install(src, dst, id, version string, kind moduleKind) (Descriptor, error) {
 	if err := checkIDVersion(id, version); err != nil {
 		return Descriptor{}, err
 	}
@@ -37,7 +37,7 @@ func install(src, dst, id, version string) (Descriptor, error) {
 	} else if err != nil {
 		return Descriptor{}, err
 	}
-	d, err := ReadDescriptor(final)
+	d, err := readDescriptor(final, kind)
 	if err != nil {
 		return Descriptor{}, err
 	}

@@ -27,6 +27,7 @@ type options struct {
 	baseDir  string
 	client   *http.Client
 	platform v1.Platform
+	kind     moduleKind
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -35,6 +36,7 @@ func makeOptions(opts []Option) (*options, error) {
 		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		client:   http.DefaultClient,
 		platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
+		kind:     buildpackKind,
 	}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
@@ -102,6 +104,17 @@ func WithHTTPClient(c *http.Client) Option {
 func WithPlatform(p v1.Platform) Option {
 	return func(o *options) error {
 		o.platform = p
+		return nil
+	}
+}
+
+// AsExtensions fetches image extensions instead of buildpacks: extension.toml
+// descriptors, laid out as /cnb/extensions is in a builder, from extension
+// packages (io.buildpacks.extension.metadata and
+// io.buildpacks.extension.layers labels).
+func AsExtensions() Option {
+	return func(o *options) error {
+		o.kind = extensionKind
 		return nil
 	}
 }
