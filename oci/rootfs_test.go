@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
 )
@@ -28,6 +29,9 @@ func TestStoreRootfs(t *testing.T) {
 	}
 	img, err := mutate.AppendLayers(empty.Image, launcherLayer(t, LayerOptions{Store: s}), tree)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(img); err != nil {
 		t.Fatal(err)
 	}
 	opts := UnpackOptions{Rootless: testutil.Rootless()}
