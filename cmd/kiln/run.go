@@ -1,0 +1,290 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/kilnbuild/kiln/oci"
+	"github.com/kilnbuild/kiln/sandbox"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommandFactories = append(subcommandFactories, newRunCmd) }
+
+// runFlags are `kiln run`'s flags.
+type runFlags struct {
+	entrypoint  *string
+	env         []string
+	user        string
+	workdir     string
+	network     string
+	volumes     []string
+	interactive bool
+	tty         bool
+}
+
+func newRunCmd(g *globalFlags) *cobra.Command {
+	f := &runFlags{}
+	var entrypoint string
+	cmd := &cobra.Command{
+		Use:   "run [flags] IMAGE [ARG...]",
+		Short: "Run an image in the sandbox, like docker run",
+		Long: `Run IMAGE's entrypoint and command in kiln's sandbox, with the image's
+environment, user and working directory, as docker run does. ARGs replace the
+image's command. Flags go before IMAGE; everything after it is the process's.
+
+The sandbox needs no daemon and no root: the process runs in its own mount,
+PID, IPC and UTS namespaces (and a user namespace when kiln is not root), on a
+read-only view of the image with a private /tmp, without capabilities. With
+--network host (the default) it shares the host's network, so a server it
+starts is reachable on the host's ports; --network none leaves it loopback only.
+kiln exits with the process's exit code; Ctrl-C stops the process.`,
+		Example: `  kiln run oci:./app-image
+  kiln run --entrypoint /bin/cat oci:./app-image /etc/os-release
+  kiln run -it --user 0 --env DEBUG=1 registry.example/app:1 sh`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("entrypoint") {
+				f.entrypoint = &entrypoint
+			}
+			return runImage(cmd, g, f, args[0], args[1:])
+		},
+	}
+	// Everything after IMAGE belongs to the process, flags included.
+	cmd.Flags().SetInterspersed(false)
+	fl := cmd.Flags()
+	fl.StringVar(&entrypoint, "entrypoint", "", "run this program instead of the image's entrypoint (and drop the image's command)")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "set an environment variable, K=V, or K to copy it from kiln's environment (repeatable)")
+	fl.StringVarP(&f.user, "user", "u", "", "run as UID[:GID] or NAME[:GROUP] of the image (default: the image's user)")
+	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container (default: the image's)")
+	fl.StringVar(&f.network, "network", "host", "network: host (share the host's) or none (loopback only)")
+	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount HOST_PATH:CONTAINER_PATH[:ro] (repeatable; -v is kiln's --verbose)")
+	fl.BoolVarP(&f.interactive, "interactive", "i", false, "pass kiln's stdin to the process")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "give the process a terminal")
+	return cmd
+}
+
+// runImage is `kiln run`: resolve the image, unpack it through the store's
+// rootfs cache and run its process in a fresh container.
+func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, args []string) error {
+	ctx := cmd.Context()
+	stderr := cmd.ErrOrStderr()
+	network, err := parseNetwork(f.network)
+	if err != nil {
+		return err
+	}
+	mounts, err := parseVolumes(f.volumes)
+	if err != nil {
+		return err
+	}
+	ref, err := oci.ParseReference(image)
+	if err != nil {
+		return err
+	}
+	opts, err := g.ociOptions(stderr)
+	if err != nil {
+		return err
+	}
+	img, err := oci.Read(ctx, ref, opts...)
+	if err != nil {
+		return err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("reading the configuration of %s: %w", image, err)
+	}
+	store, err := g.openStore()
+	if err != nil {
+		return err
+	}
+	rootless := os.Geteuid() != 0
+	rootfs, err := store.Rootfs(ctx, img, oci.UnpackOptions{Rootless: rootless})
+	if err != nil {
+		return err
+	}
+	p, err := imageProcess(cf.Config, rootfs, f, args)
+	if err != nil {
+		return err
+	}
+	state, err := stateDir()
+	if err != nil {
+		return err
+	}
+	cfg := sandbox.Config{
+		Rootfs:   rootfs,
+		Mounts:   mounts,
+		Network:  network,
+		Hostname: hostname(cf.Config),
+		StateDir: state,
+		Logger:   g.logger(stderr),
+	}
+	p.Stdout, p.Stderr = cmd.OutOrStdout(), stderr
+	if f.interactive {
+		p.Stdin = cmd.InOrStdin()
+	}
+	if f.tty {
+		restore := prepareTerminal(&p, f.interactive)
+		defer restore()
+	}
+	code, err := sandbox.Run(ctx, cfg, p)
+	switch {
+	case ctx.Err() != nil:
+		return silentError(130) // interrupted, as a shell reports Ctrl-C
+	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, sandbox.ErrNotExecutable):
+		return exitError{err: err, code: code}
+	case err != nil:
+		return err
+	case code != 0:
+		return silentError(code)
+	}
+	return nil
+}
+
+// exitError is an error to print with a process exit code.
+type exitError struct {
+	err  error
+	code int
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+func (e exitError) ExitCode() int { return e.code }
+
+// imageProcess is the process docker run would start for the image
+// config c with the flags and ARGs.
+func imageProcess(c v1.Config, rootfs string, f *runFlags, args []string) (sandbox.Process, error) {
+	entrypoint, command := c.Entrypoint, c.Cmd
+	if f.entrypoint != nil {
+		entrypoint, command = nil, nil
+		if *f.entrypoint != "" {
+			entrypoint = []string{*f.entrypoint}
+		}
+	}
+	if len(args) > 0 {
+		command = args
+	}
+	argv := append(append([]string(nil), entrypoint...), command...)
+	if len(argv) == 0 {
+		return sandbox.Process{}, errors.New("the image has no entrypoint or command: give one after IMAGE, or --entrypoint")
+	}
+	userSpec := c.User
+	if f.user != "" {
+		userSpec = f.user
+	}
+	u, err := lookupUser(rootfs, userSpec)
+	if err != nil {
+		return sandbox.Process{}, err
+	}
+	env := mergeEnv(c.Env, f.env, os.LookupEnv)
+	if !hasEnv(env, "HOME") {
+		env = append(env, "HOME="+u.home)
+	}
+	dir := c.WorkingDir
+	if f.workdir != "" {
+		dir = f.workdir
+	}
+	if dir == "" {
+		dir = "/"
+	}
+	return sandbox.Process{Args: argv, Env: env, Dir: dir, UID: u.uid, GID: u.gid}, nil
+}
+
+// mergeEnv applies --env entries to the image's environment: K=V sets,
+// a bare K copies kiln's own value (and is dropped when kiln has none).
+func mergeEnv(image, flags []string, lookup func(string) (string, bool)) []string {
+	env := append([]string(nil), image...)
+	set := func(kv string) {
+		k, _, _ := strings.Cut(kv, "=")
+		for i, e := range env {
+			if ek, _, _ := strings.Cut(e, "="); ek == k {
+				env[i] = kv
+				return
+			}
+		}
+		env = append(env, kv)
+	}
+	for _, kv := range flags {
+		if strings.Contains(kv, "=") {
+			set(kv)
+		} else if v, ok := lookup(kv); ok {
+			set(kv + "=" + v)
+		}
+	}
+	return env
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func parseNetwork(s string) (sandbox.Network, error) {
+	switch s {
+	case "host", "":
+		return sandbox.NetworkHost, nil
+	case "none":
+		return sandbox.NetworkNone, nil
+	}
+	return 0, fmt.Errorf("--network %q: want host or none", s)
+}
+
+// parseVolumes turns -v HOST:CONTAINER[:ro] into bind mounts.
+func parseVolumes(vs []string) ([]sandbox.Mount, error) {
+	var ms []sandbox.Mount
+	for _, v := range vs {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !filepath.IsAbs(parts[1]) ||
+			(len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
+			return nil, fmt.Errorf("--volume %q: want HOST_PATH:CONTAINER_PATH[:ro]", v)
+		}
+		src, err := filepath.Abs(parts[0])
+		if err != nil {
+			return nil, fmt.Errorf("--volume %q: %w", v, err)
+		}
+		ms = append(ms, sandbox.Mount{Source: src, Destination: parts[1], ReadOnly: len(parts) == 3 && parts[2] == "ro"})
+	}
+	return ms, nil
+}
+
+// stateDir is the sandbox's state root: per user, on a runtime file system
+// when there is one. A directory in a shared /tmp must be the user's own.
+func stateDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kiln-%d", os.Geteuid()))
+	if os.Geteuid() == 0 {
+		dir = "/run/kiln"
+	} else if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			dir = filepath.Join(d, "kiln")
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating the sandbox state directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("checking the sandbox state directory: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || !ok || int(st.Uid) != os.Geteuid() || fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("sandbox state directory %s must be a directory of yours with mode 0700", dir)
+	}
+	return dir, nil
+}
+
+// hostname is the container's host name: docker uses the container id;
+// kiln uses the image's Hostname when set.
+func hostname(c v1.Config) string {
+	if c.Hostname != "" {
+		return c.Hostname
+	}
+	return "kiln"
+}
