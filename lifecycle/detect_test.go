@@ -138,3 +138,23 @@ version = "1.0.0"
 		t.Errorf("group (-want +got):\n%s", diff)
 	}
 }
+
+func TestDetectCompositeCycle(t *testing.T) {
+	dir := t.TempDir()
+	for _, pair := range [][2]string{{"test/a", "test/b"}, {"test/b", "test/a"}} {
+		writeFile(t, filepath.Join(dir, EscapeID(pair[0]), "1.0.0", "buildpack.toml"), `api = "0.12"
+[buildpack]
+id = "`+pair[0]+`"
+version = "1.0.0"
+[[order]]
+[[order.group]]
+id = "`+pair[1]+`"
+version = "1.0.0"
+`)
+	}
+	p := testPaths(t, dir)
+	_, err := (&Detector{Paths: p, Runner: ExecRunner{}, Order: orderOf(ref("test/a")), Env: baseEnv}).Run(context.Background())
+	if ExitCode(err) != 22 {
+		t.Fatalf("err = %v (exit %d), want exit 22", err, ExitCode(err))
+	}
+}

@@ -70,6 +70,8 @@ type detection struct {
 	log     *slog.Logger
 	sem     chan struct{}
 
+	depth int // nesting of composite orders being expanded
+
 	mu       sync.Mutex
 	runs     map[string]*detectRun
 	reported map[string]bool
@@ -126,9 +128,17 @@ func (d *Detector) start() (*detection, error) {
 	return s, os.MkdirAll(s.scratch.Host, 0o755)
 }
 
+// maxOrderDepth bounds the nesting of composite buildpacks, so that a cycle
+// of composites fails instead of recursing forever.
+const maxOrderDepth = 32
+
 // detectOrder tries each group of order followed by next; when the order
 // is an optional composite, next alone is tried last.
 func (s *detection) detectOrder(ctx context.Context, order Order, done, next []GroupEntry, optional bool) (Group, Plan, error) {
+	if s.depth++; s.depth > maxOrderDepth {
+		return Group{}, Plan{}, errors.New("expanding the order: composite buildpacks nest too deep (a cycle?)")
+	}
+	defer func() { s.depth-- }()
 	errored := false
 	for _, g := range order {
 		group, plan, err := s.detectGroup(ctx, append(slices.Clip(g.Group), next...), done)
