@@ -63,6 +63,9 @@ type Fetched struct {
 // that is not there is read as an image reference. from=builder alone (the
 // builder's whole order) and buildpack registry URNs are
 // ErrUnsupportedLocator.
+//
+// With AsExtensions, image extensions are fetched the same way
+// (extension.toml, /cnb/extensions, the extension package labels).
 func FetchBuildpacks(ctx context.Context, locators []string, dst string, opts ...Option) (*Buildpacks, error) {
 	f, err := newFetcher(dst, opts)
 	if err != nil {

@@ -38,6 +38,23 @@ const (
 	LocatorBuilder
 )
 
+// String names the kind, for logs.
+func (k LocatorKind) String() string {
+	switch k {
+	case LocatorPath:
+		return "path"
+	case LocatorURL:
+		return "url"
+	case LocatorImage:
+		return "image"
+	case LocatorRegistry:
+		return "registry"
+	case LocatorBuilder:
+		return "builder"
+	}
+	return "invalid"
+}
+
 // ParseLocator classifies a buildpack locator as pack does and returns the
 // kind and the part that names the thing: the path, URL, image reference or
 // id[@version]. Relative paths are taken relative to base when base is not
