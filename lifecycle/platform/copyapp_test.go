@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,6 +183,20 @@ func TestCopyAppDetails(t *testing.T) {
 		src := appFixture(t)
 		if err := CopyApp(cctx, src, t.TempDir(), nil, nil); !errors.Is(err, context.Canceled) {
 			t.Errorf("error %v, want context.Canceled", err)
+		}
+	})
+	t.Run("special files skipped", func(t *testing.T) {
+		src := t.TempDir()
+		writeFile(t, filepath.Join(src, "a"), "a")
+		if err := syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dst := t.TempDir()
+		if err := CopyApp(ctx, src, dst, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]string{"a": "-rw-r--r-- a"}, tree(t, dst)); diff != "" {
+			t.Errorf("copied tree (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("bad pattern", func(t *testing.T) {
