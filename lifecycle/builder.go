@@ -61,7 +61,10 @@ func (b *Builder) Run(ctx context.Context) (BuildResult, error) {
 	s := &building{
 		b: b, api: api, log: loggerOr(b.Logger), store: buildpackStore{dir: b.Paths.Buildpacks},
 		env: newEnv(b.Env), x: execEnv{paths: b.Paths, target: b.Target, execEnvName: b.ExecEnv},
-		plan: b.Plan, scratch: b.Paths.scratch().join("build"),
+		plan: b.Plan,
+	}
+	if s.scratch, err = b.Paths.scratchFor("build"); err != nil {
+		return BuildResult{}, phaseError("build", err)
 	}
 	err = s.run(ctx)
 	if rerr := removeScratch(b.Paths, s.scratch); err == nil && rerr != nil {
@@ -103,7 +106,11 @@ func (s *building) run(ctx context.Context) error {
 			*kind.dst = d
 		}
 	}
-	return WriteBuildMetadata(filepath.Join(layers, "config", "metadata.toml"), *m, s.api.String())
+	mdPath, err := s.b.Paths.Layers.scopedJoin("config/metadata.toml")
+	if err != nil {
+		return err
+	}
+	return WriteBuildMetadata(mdPath.Host, *m, s.api.String())
 }
 
 // buildpack builds one group entry and folds its output into the result.
@@ -116,7 +123,12 @@ func (s *building) buildpack(ctx context.Context, entry GroupEntry) error {
 		return fmt.Errorf("building %s: a composite buildpack cannot be in a group", entry)
 	}
 	bpPlan := s.plan.find(bp.Info.ID)
-	bpDir := s.b.Paths.Layers.join(EscapeID(bp.Info.ID))
+	// Resolved inside the layers dir: an earlier buildpack may have left a
+	// symlink in its place.
+	bpDir, err := s.b.Paths.Layers.scopedJoin(EscapeID(bp.Info.ID))
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(bpDir.Host, 0o755); err != nil {
 		return err
 	}
@@ -148,7 +160,10 @@ func (s *building) writePlan(bp *Buildpack, p BuildpackPlan) (Dir, error) {
 			}
 		}
 	}
-	f := s.scratch.join(EscapeID(bp.Info.ID), "plan.toml")
+	f, err := s.scratch.scopedJoin(EscapeID(bp.Info.ID) + "/plan.toml")
+	if err != nil {
+		return Dir{}, err
+	}
 	if err := writeTOML(f.Host, p); err != nil {
 		return Dir{}, fmt.Errorf("writing buildpack plan %s: %w", f.Host, err)
 	}
@@ -187,6 +202,10 @@ func (s *building) exec(ctx context.Context, bp *Buildpack, bpDir, planFile Dir)
 func (s *building) met(bp *Buildpack, p BuildpackPlan, planFile Dir) ([]string, error) {
 	if bp.api.lessThan("0.5") {
 		var left BuildpackPlan
+		planFile, err := s.scratch.scopedJoin(EscapeID(bp.Info.ID) + "/plan.toml")
+		if err != nil {
+			return nil, err
+		}
 		if _, _, err := decodeOptional(planFile.Host, &left); err != nil {
 			return nil, fmt.Errorf("reading buildpack plan of %s: %w", bp.Info.ID, err)
 		}

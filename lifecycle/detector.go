@@ -122,8 +122,11 @@ func (d *Detector) start() (*detection, error) {
 	s := &detection{
 		d: d, api: api, store: buildpackStore{dir: d.Paths.Buildpacks},
 		base: newEnv(d.Env), x: execEnv{paths: d.Paths, target: d.Target, execEnvName: d.ExecEnv},
-		scratch: d.Paths.scratch().join("detect"), log: loggerOr(d.Logger),
+		log: loggerOr(d.Logger),
 		sem: make(chan struct{}, n), runs: map[string]*detectRun{}, reported: map[string]bool{},
+	}
+	if s.scratch, err = d.Paths.scratchFor("detect"); err != nil {
+		return nil, err
 	}
 	return s, os.MkdirAll(s.scratch.Host, 0o755)
 }
@@ -263,6 +266,11 @@ func (s *detection) runDetect(ctx context.Context, bp *Buildpack, r *detectRun) 
 		return
 	}
 	if r.code != 0 {
+		return
+	}
+	// The buildpack may have replaced its plan file with a symlink.
+	if plan, err = s.scratch.scopedJoin(filepath.Base(dirHost) + "/plan.toml"); err != nil {
+		r.code, r.err = -1, err
 		return
 	}
 	if _, err := toml.DecodeFile(plan.Host, &r.plan); err != nil {

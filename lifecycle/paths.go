@@ -39,12 +39,18 @@ func HostPaths(layers, app, platform, buildpacks string) Paths {
 	return Paths{Layers: SameDir(layers), App: SameDir(app), Platform: SameDir(platform), Buildpacks: SameDir(buildpacks)}
 }
 
-// scratch returns the scratch directory, defaulting it under the layers.
-func (p Paths) scratch() Dir {
-	if p.Scratch.Host != "" {
-		return p.Scratch
+// scratchFor returns the scratch directory of a phase: <scratch>/<phase>,
+// the default scratch resolved inside the layers dir, where a buildpack may
+// have left symlinks.
+func (p Paths) scratchFor(phase string) (Dir, error) {
+	root := p.Scratch
+	if root.Host == "" {
+		var err error
+		if root, err = p.Layers.scopedJoin(".kiln"); err != nil {
+			return Dir{}, err
+		}
 	}
-	return p.Layers.join(".kiln")
+	return root.scopedJoin(phase)
 }
 
 // join appends clean, trusted path elements on both sides.

@@ -208,3 +208,30 @@ func TestWalkthroughEmptyBuildpack(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Symlinks a buildpack leaves in the layers dir never make the phase code
+// write or read outside it.
+func TestPlantedSymlinks(t *testing.T) {
+	outside := t.TempDir()
+	dir := t.TempDir()
+	plant := `for n in sbom config test_y .kiln; do ln -s "` + outside + `" "$1/../$n"; done
+echo '{}' > "$1/launch.sbom.cdx.json"`
+	inlineBuildpack(t, dir, "test/x", "0.9", "sbom-formats = [\"application/vnd.cyclonedx+json\"]\n", "exit 0", plant)
+	inlineBuildpack(t, dir, "test/y", "0.9", "", "exit 0", `printf '[types]\nlaunch = true\n' > "$1/l.toml"; mkdir "$1/l"`)
+	p := testPaths(t, dir)
+	b := &Builder{Paths: p, Runner: ExecRunner{}, Group: Group{Group: []GroupEntry{ref("test/x"), ref("test/y")}}, Env: baseEnv}
+	br, err := b.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("the build wrote %s outside the layers dir", e.Name())
+	}
+	if l := br.Buildpacks[1].Layers; len(l) != 1 || !strings.HasPrefix(l[0].Dir.Host, p.Layers.Host) {
+		t.Errorf("layers of test/y = %+v", l)
+	}
+}

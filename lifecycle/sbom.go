@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"mime"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -85,8 +86,11 @@ func checkSBOMType(bp *Buildpack, ext string) error {
 // copySBOM copies the files to <layers>/sbom/… (Platform API ≥0.8).
 func copySBOM(layers Dir, bpID string, files []sbomFile) error {
 	for _, f := range files {
-		dst := filepath.Join(layers.Host, "sbom", f.kind, EscapeID(bpID), f.layer, "sbom."+f.ext)
-		if err := copyScoped(f.src, dst); err != nil {
+		dst, err := layers.scopedJoin(path.Join("sbom", f.kind, EscapeID(bpID), f.layer, "sbom."+f.ext))
+		if err != nil {
+			return err
+		}
+		if err := copyScoped(f.src, dst.Host); err != nil {
 			return fmt.Errorf("copying SBOM %s: %w", f.src.Host, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 )
@@ -102,13 +103,14 @@ func (o *Owner) chown(paths ...string) error {
 }
 
 // removeScratch removes a phase's scratch dir, and the default scratch root
-// when it is left empty.
+// (<layers>/.kiln) when that is left empty; a scratch dir the caller chose
+// stays, as it may be a mount point.
 func removeScratch(p Paths, phaseDir Dir) error {
 	if err := os.RemoveAll(phaseDir.Host); err != nil {
 		return err
 	}
 	if p.Scratch.Host == "" {
-		_ = os.Remove(p.scratch().Host) // fails harmlessly while another phase's files remain
+		_ = os.Remove(filepath.Dir(phaseDir.Host)) // fails harmlessly while it is not empty
 	}
 	return nil
 }
