@@ -45,6 +45,7 @@ type building struct {
 	x       execEnv
 	plan    Plan
 	procs   processes
+	bom     legacyBOM
 	result  BuildResult
 	scratch Dir
 }
@@ -98,6 +99,13 @@ func (s *building) run(ctx context.Context) error {
 		m.Processes = append(m.Processes, p)
 	}
 	s.result.Unmet = s.plan
+	if s.api.atLeast("0.9") {
+		if err := s.bom.write(s.b.Paths.Layers); err != nil {
+			return err
+		}
+	} else {
+		m.BOM = append(s.bom.launch, s.bom.build...)
+	}
 	for _, kind := range []struct {
 		name string
 		dst  *string
@@ -209,7 +217,7 @@ func (s *building) met(bp *Buildpack, p BuildpackPlan, planFile Dir) ([]string, 
 		if _, _, err := decodeOptional(planFile.Host, &left); err != nil {
 			return nil, fmt.Errorf("reading buildpack plan of %s: %w", bp.Info.ID, err)
 		}
-		return left.names(), nil
+		return left.names(), s.bom.add(true, bp, left.Entries)
 	}
 	var f buildFile
 	path, err := s.b.Paths.Layers.scopedJoin(EscapeID(bp.Info.ID) + "/build.toml")
@@ -218,6 +226,9 @@ func (s *building) met(bp *Buildpack, p BuildpackPlan, planFile Dir) ([]string, 
 	}
 	if _, _, err := decodeOptional(path.Host, &f); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path.Host, err)
+	}
+	if err := s.bom.add(false, bp, f.BOM); err != nil {
+		return nil, err
 	}
 	unmet := map[string]bool{}
 	names := p.names()
@@ -255,6 +266,9 @@ func (s *building) collect(bp *Buildpack, entry GroupEntry, bpDir Dir) error {
 	}
 	launch, err := readLaunch(bpDir, bp, s.log)
 	if err != nil {
+		return err
+	}
+	if err := s.bom.add(true, bp, launch.BOM); err != nil {
 		return err
 	}
 	var store storeFile

@@ -36,6 +36,7 @@ type launchFile struct {
 	Labels    []Label      `toml:"labels"`
 	Processes []rawProcess `toml:"processes"`
 	Slices    []Slice      `toml:"slices"`
+	BOM       []Require    `toml:"bom"` // deprecated since Buildpack API 0.7
 }
 
 // rawProcess is a [[processes]] entry before the per-API rules apply.
@@ -54,6 +55,7 @@ type launchOutput struct {
 	Labels    []Label
 	Processes []Process
 	Slices    []Slice
+	BOM       []Require
 }
 
 // readLaunch reads <layers>/<bp>/launch.toml (absent: nothing) and applies
@@ -67,7 +69,7 @@ func readLaunch(bpDir Dir, bp *Buildpack, log *slog.Logger) (launchOutput, error
 	if _, _, err := decodeOptional(p.Host, &f); err != nil {
 		return launchOutput{}, fmt.Errorf("reading %s: %w", p.Host, err)
 	}
-	out := launchOutput{Labels: f.Labels, Slices: f.Slices}
+	out := launchOutput{Labels: f.Labels, Slices: f.Slices, BOM: f.BOM}
 	defaults := 0
 	for _, raw := range f.Processes {
 		proc, err := raw.convert(bp, log)

@@ -14,6 +14,9 @@ type BuildMetadata struct {
 	Processes          []Process    `toml:"processes"`
 	Slices             []Slice      `toml:"slices"`
 	DefaultProcessType string       `toml:"buildpack-default-process-type,omitempty"`
+	// BOM is the deprecated bill of materials, kept here below Platform API
+	// 0.9 only (later ones write <layers>/sbom/*/sbom.legacy.json).
+	BOM []BOMEntry `toml:"bom,omitempty"`
 }
 
 // metadataFile is metadata.toml as encoded: the command of a process is an
@@ -25,6 +28,7 @@ type metadataFile struct {
 	Labels             []Label        `toml:"labels"`
 	Processes          []processEntry `toml:"processes"`
 	Slices             []Slice        `toml:"slices"`
+	BOM                []BOMEntry     `toml:"bom,omitempty"`
 }
 
 type processEntry struct {
@@ -43,7 +47,7 @@ func WriteBuildMetadata(path string, m BuildMetadata, platformAPI string) error 
 	if err != nil {
 		return err
 	}
-	f := metadataFile{DefaultProcessType: m.DefaultProcessType, Buildpacks: m.Buildpacks, Labels: m.Labels, Slices: m.Slices}
+	f := metadataFile{DefaultProcessType: m.DefaultProcessType, Buildpacks: m.Buildpacks, Labels: m.Labels, Slices: m.Slices, BOM: m.BOM}
 	for _, p := range m.Processes {
 		e := processEntry{Type: p.Type, Command: p.Command, Args: p.Args, Direct: p.Direct,
 			BuildpackID: p.BuildpackID, WorkingDir: p.WorkingDir, ExecEnv: p.ExecEnv}
@@ -66,7 +70,7 @@ func ReadBuildMetadata(path string) (BuildMetadata, error) {
 	if _, err := toml.DecodeFile(path, &f); err != nil {
 		return BuildMetadata{}, fmt.Errorf("reading build metadata %s: %w", path, err)
 	}
-	m := BuildMetadata{DefaultProcessType: f.DefaultProcessType, Buildpacks: f.Buildpacks, Labels: f.Labels, Slices: f.Slices}
+	m := BuildMetadata{DefaultProcessType: f.DefaultProcessType, Buildpacks: f.Buildpacks, Labels: f.Labels, Slices: f.Slices, BOM: f.BOM}
 	for _, e := range f.Processes {
 		p := Process{Type: e.Type, Args: e.Args, Direct: e.Direct, BuildpackID: e.BuildpackID, WorkingDir: e.WorkingDir, ExecEnv: e.ExecEnv}
 		switch c := e.Command.(type) {

@@ -173,6 +173,12 @@ func TestBuildFullOrder(t *testing.T) {
 			t.Errorf("%s = %q, want %q", rel, got, want)
 		}
 	}
+	// What v02 (API 0.2) left in its plan file is its legacy launch BOM.
+	wantLegacy := `[{"name":"runtime","metadata":{"version":"1.0"},"buildpack":{"id":"test/v02","version":"1.0.0"}},` +
+		`{"name":"runtime","metadata":{"version":"2"},"buildpack":{"id":"test/v02","version":"1.0.0"}}]`
+	if got := readFile(t, filepath.Join(L, "sbom", "launch", "sbom.legacy.json")); got != wantLegacy {
+		t.Errorf("sbom.legacy.json = %s, want %s", got, wantLegacy)
+	}
 	if br.SBOMDirs != (SBOMDirs{Launch: filepath.Join(L, "sbom", "launch")}) {
 		t.Errorf("SBOMDirs = %+v", br.SBOMDirs)
 	}

@@ -39,4 +39,5 @@ type buildFile struct {
 	Unmet []struct {
 		Name string `toml:"name"`
 	} `toml:"unmet"`
+	BOM []Require `toml:"bom"`
 }

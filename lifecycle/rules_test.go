@@ -65,6 +65,8 @@ T`
 		{name: "version and metadata.version", api: "0.3", wantCode: 21, wantErr: "both",
 			detect: `printf '[[provides]]\nname = "n"\n[[requires]]\nname = "n"\nversion = "1"\n[requires.metadata]\nversion = "1"\n' > "$2"`},
 		{name: "invalid plan TOML", api: "0.9", wantCode: 21, wantErr: "build plan", detect: `echo '[[[' > "$2"`},
+		{name: "bom with top-level version", api: "0.6", wantCode: 52, wantErr: "top-level version",
+			build: `printf '[[bom]]\nname = "x"\nversion = "1"\n' > "$1/launch.toml"`},
 		{name: "bad launch.toml", api: "0.9", wantCode: 52, build: `echo '[[[' > "$1/launch.toml"`},
 	}
 	for _, tt := range tests {
