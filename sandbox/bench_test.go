@@ -1,0 +1,62 @@
+package sandbox_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
+	"github.com/kilnbuild/kiln/sandbox"
+)
+
+// The benchmarks run /bin/true (busybox) three ways; hack/bench.d/sandbox.sh
+// prints their ratios:
+//   - BenchmarkProcess: one container, a process per iteration (a phase
+//     running its buildpacks);
+//   - BenchmarkContainer: a fresh container per iteration;
+//   - BenchmarkUnshareFloor: `unshare … --fork chroot ROOTFS /bin/true`,
+//     the least any namespace sandbox costs.
+
+var trueProcess = sandbox.Process{Args: []string{"/bin/true"}, UID: cnbUID, GID: cnbGID}
+
+func BenchmarkProcess(b *testing.B) {
+	c, err := sandbox.Start(context.Background(), sandbox.Config{Rootfs: busyboxRootfs(b), StateDir: stateDir(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		if code, err := c.Run(ctx, trueProcess); code != 0 || err != nil {
+			b.Fatal(code, err)
+		}
+	}
+}
+
+func BenchmarkContainer(b *testing.B) {
+	cfg := sandbox.Config{Rootfs: busyboxRootfs(b), StateDir: stateDir(b)}
+	ctx := context.Background()
+	for b.Loop() {
+		if code, err := sandbox.Run(ctx, cfg, trueProcess); code != 0 || err != nil {
+			b.Fatal(code, err)
+		}
+	}
+}
+
+func BenchmarkUnshareFloor(b *testing.B) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		testutil.Skip(b, "unshare (util-linux) is not installed")
+	}
+	rootfs := busyboxRootfs(b)
+	args := []string{"-Urmpiu", "--fork", "chroot", rootfs, "/bin/true"}
+	if os.Geteuid() == 0 {
+		args = []string{"-mpiu", "--fork", "chroot", rootfs, "/bin/true"}
+	}
+	for b.Loop() {
+		if out, err := exec.Command(unshare, args...).CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+}
