@@ -237,3 +237,24 @@ echo '{}' > "$1/launch.sbom.cdx.json"`
 		t.Errorf("layers of test/y = %+v", l)
 	}
 }
+
+func TestBuildConfigEnv(t *testing.T) {
+	dir := t.TempDir()
+	inlineBuildpack(t, dir, "test/x", "0.12", "clear-env = true\n", "exit 0", `env > "$1/env.txt"`)
+	p := testPaths(t, dir)
+	p.BuildConfig = t.TempDir()
+	writeFile(t, filepath.Join(p.BuildConfig, "env", "HOME"), "/operator")    // no suffix: default, HOME is set
+	writeFile(t, filepath.Join(p.BuildConfig, "env", "OPERATOR"), "op")       // default onto nothing
+	writeFile(t, filepath.Join(p.BuildConfig, "env", "PATH.prepend"), "/op:") // applied even under clear-env
+	b := &Builder{Paths: p, Runner: ExecRunner{}, Group: Group{Group: []GroupEntry{ref("test/x")}}, Env: baseEnv}
+	if _, err := b.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	env := envFile(t, filepath.Join(p.Layers.Host, "test_x", "env.txt"))
+	want := map[string]string{"HOME": "/home/cnb", "OPERATOR": "op", "PATH": "/op:/usr/bin:/bin", "PLATFORM_VAR": ""}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+}
