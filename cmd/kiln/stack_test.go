@@ -110,3 +110,34 @@ func TestStackCreateErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestStackBuildImageRuns runs a process in the build image with kiln run:
+// by default as the CNB user, who owns its home (kiln run's root file system
+// is read-only, so the test looks at the owner rather than writing).
+func TestStackBuildImageRuns(t *testing.T) {
+	root := stackRootfs(t)
+	dir := t.TempDir()
+	build := "oci:" + filepath.Join(dir, "out") + ":build"
+	run := "oci:" + filepath.Join(dir, "out") + ":run"
+	_, errOut, code := kilnImage(t, "--store", filepath.Join(dir, "store"), "stack", "create", "--id", "io.kiln.test",
+		"--build-base", "rootfs:"+root, "--run-base", "rootfs:"+root, "--build-output", build, "--run-output", run)
+	if code != 0 {
+		t.Fatalf("stack create: exit %d\n%s", code, errOut)
+	}
+	script := `busybox id -u; busybox id -g; busybox id -un; echo $HOME $CNB_USER_ID $CNB_GROUP_ID $CNB_STACK_ID; busybox stat -c %u:%g $HOME`
+	want := "1000\n1000\ncnb\n/home/cnb 1000 1000 io.kiln.test\n1000:1000\n"
+	if testutil.Rootless() {
+		// Unpacked without root, the files keep the unpacking user as owner.
+		script = strings.TrimSuffix(script, "; busybox stat -c %u:%g $HOME")
+		want = strings.TrimSuffix(want, "1000:1000\n")
+	}
+	for _, args := range [][]string{
+		{"--entrypoint", "/bin/sh", build, "-c", script},
+		{"--user", "cnb", "--entrypoint", "/bin/sh", build, "-c", script},
+	} {
+		out, errOut, code := kilnRun(t, "", args...)
+		if code != 0 || out != want {
+			t.Errorf("kiln run %v: exit %d, stdout %q, want %q; stderr:\n%s", args, code, out, want, errOut)
+		}
+	}
+}
