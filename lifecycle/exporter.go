@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -188,6 +189,10 @@ func (e *Exporter) start() (*exporting, error) {
 		layers:  Dir{Host: e.Layers.Host, Container: orDefault(e.Layers.Container, DefaultLayersDir)},
 		app:     Dir{Host: e.App.Host, Container: orDefault(e.App.Container, DefaultAppDir)},
 		created: e.Created, layerType: types.OCILayer,
+	}
+	if !path.IsAbs(x.layers.Container) || !path.IsAbs(x.app.Container) {
+		return nil, fmt.Errorf("the container paths of the layers and app directories must be absolute: %q, %q",
+			x.layers.Container, x.app.Container)
 	}
 	if x.created.IsZero() {
 		x.created = oci.Epoch

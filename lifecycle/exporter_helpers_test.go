@@ -130,7 +130,7 @@ func newFixture(t *testing.T) fixture {
 
 // testRunImage is a small deterministic run image with OCI media types
 // (docker: Docker v2 types).
-func testRunImage(t *testing.T, docker bool) v1.Image {
+func testRunImage(t testing.TB, docker bool) v1.Image {
 	t.Helper()
 	mt := types.OCILayer
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
@@ -180,7 +180,7 @@ func testRunImage(t *testing.T, docker bool) v1.Image {
 }
 
 // exporterFor returns an Exporter of f onto run with a store in a temp dir.
-func exporterFor(t *testing.T, f fixture, run v1.Image, out io.Writer) *Exporter {
+func exporterFor(t testing.TB, f fixture, run v1.Image, out io.Writer) *Exporter {
 	t.Helper()
 	store, err := oci.OpenStore(t.TempDir())
 	if err != nil {

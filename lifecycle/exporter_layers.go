@@ -134,18 +134,18 @@ func (x *exporting) buildpackLayer(ctx context.Context, bp GroupEntry, l Layer, 
 // buildpack keeps the previous image's layer (CNB contract §2.6).
 func (x *exporting) reuseLayer(id, createdBy string, l Layer, prev LayerMetadata) (string, error) {
 	if l.Cache {
-		return "", fmt.Errorf("layer %s is cache=true but has no contents: %w", id, ErrLayerNotReusable)
+		return "", fmt.Errorf("reusing layer %s: it is cache=true but has no contents: %w", id, ErrLayerNotReusable)
 	}
 	if prev.SHA == "" || x.e.Previous == nil {
-		return "", fmt.Errorf("cannot reuse layer %s: the previous image has no metadata for it: %w", id, ErrLayerNotReusable)
+		return "", fmt.Errorf("reusing layer %s: the previous image has no metadata for it: %w", id, ErrLayerNotReusable)
 	}
 	h, err := v1.NewHash(prev.SHA)
 	if err != nil {
-		return "", fmt.Errorf("cannot reuse layer %s: %w", id, err)
+		return "", fmt.Errorf("reusing layer %s: %w", id, err)
 	}
 	layer, err := x.e.Previous.LayerByDiffID(h)
 	if err != nil {
-		return "", fmt.Errorf("cannot reuse layer %s from the previous image: %v: %w", id, err, ErrLayerNotReusable)
+		return "", fmt.Errorf("reusing layer %s from the previous image: %v: %w", id, err, ErrLayerNotReusable)
 	}
 	fmt.Fprintf(x.out, "Reusing layer '%s'\n", id)
 	if _, err := x.add(id, createdBy, layer, true); err != nil {
