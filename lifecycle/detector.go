@@ -85,6 +85,7 @@ func (d *Detector) Run(ctx context.Context) (DetectResult, error) {
 		return DetectResult{}, phaseError("detect", err)
 	}
 	group, plan, err := s.detectOrder(ctx, d.Order, nil, nil, false)
+	s.wait()
 	if rerr := removeScratch(d.Paths, s.scratch); err == nil && rerr != nil {
 		err = fmt.Errorf("removing detect scratch files: %w", rerr)
 	}
@@ -195,6 +196,20 @@ func (s *detection) detectGroup(ctx context.Context, group, done []GroupEntry) (
 func execEnvMatch(bp *Buildpack, name string) bool {
 	envs := bp.ExecEnv()
 	return bp.api.lessThan("0.12") || len(envs) == 0 || slices.Contains(envs, "*") || slices.Contains(envs, name)
+}
+
+// wait waits for every detection started, including those of groups that
+// were abandoned, so that none outlives Run.
+func (s *detection) wait() {
+	s.mu.Lock()
+	runs := make([]*detectRun, 0, len(s.runs))
+	for _, r := range s.runs {
+		runs = append(runs, r)
+	}
+	s.mu.Unlock()
+	for _, r := range runs {
+		<-r.done
+	}
 }
 
 // record stores a finished run for el unless one exists.
