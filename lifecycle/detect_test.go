@@ -158,3 +158,35 @@ version = "1.0.0"
 		t.Fatalf("err = %v (exit %d), want exit 22", err, ExitCode(err))
 	}
 }
+
+// Platform API 0.15: a buildpack (API ≥0.12) that does not list the
+// execution environment takes no part.
+func TestDetectExecEnv(t *testing.T) {
+	tests := []struct {
+		platform, execEnv string
+		want              []string
+	}{
+		{platform: "0.15", execEnv: "development", want: []string{"test/v09"}},
+		{platform: "0.15", execEnv: "test", want: []string{"test/v09", "test/v12"}},
+		{platform: "0.13", execEnv: "development", want: []string{"test/v09", "test/v12"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.platform+"/"+tt.execEnv, func(t *testing.T) {
+			p := testPaths(t, "")
+			order := orderOf(GroupEntry{ID: "test/v09", Version: "1.0.0"}, ref("test/v12"))
+			// v09 provides and requires tool itself, so it passes alone.
+			res, err := (&Detector{Paths: p, Runner: ExecRunner{}, Order: order, Target: testTarget, Env: baseEnv,
+				PlatformAPI: tt.platform, ExecEnv: tt.execEnv}).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, e := range res.Group.Group {
+				ids = append(ids, e.ID)
+			}
+			if diff := cmp.Diff(tt.want, ids); diff != "" {
+				t.Errorf("group (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
