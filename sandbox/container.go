@@ -70,11 +70,7 @@ func Start(ctx context.Context, cfg Config) (*Container, error) {
 		id: id, stateDir: stateDir, viewDir: filepath.Join(stateDir, id+".root"), log: log,
 		initDone: make(chan struct{}), seccomp: seccompBuilt, zygotes: map[[2]int]*zygoteClient{},
 	}
-	dests := mountDestinations(cfg)
-	for _, mt := range mounts[len(cfg.Mounts):] {
-		dests = append(dests, mt.Destination)
-	}
-	view, err := buildView(rootfs, c.viewDir, dests)
+	view, err := buildView(rootfs, c.viewDir, mountDestinations(mounts))
 	if err != nil {
 		os.RemoveAll(c.viewDir)
 		return nil, fmt.Errorf("preparing the root of %s: %w", rootfs, err)

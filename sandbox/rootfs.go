@@ -17,10 +17,11 @@ import (
 // tree is a shared, read-only cache. The view is a directory of our own
 // holding, for every top-level entry of the tree, an empty placeholder on
 // which the entry is bind-mounted read-only inside the container, and a
-// copy of every top-level symlink. A directory that contains the
-// destination of a mount is "split": it becomes a real directory in the
-// view whose entries are bound one by one, recursively, so that the mount
-// point can be created in the view. Nothing is ever written to the tree,
+// copy of every top-level symlink. A mount whose destination exists in the
+// tree, with the source's type and without symlinks on the way, goes on
+// top of the bound tree. Otherwise the directories on the way to it are
+// "split": each becomes a real directory in the view whose entries are
+// bound one by one, so that the mount point can be created in the view. Nothing is ever written to the tree,
 // and on the host the view holds only empty files, directories and
 // symlinks (the bind mounts exist only in the container's mount namespace),
 // so removing it is cheap and safe.
@@ -31,16 +32,25 @@ type viewMount struct {
 	dest   string // absolute path in the container
 }
 
+// destination is a mount point and whether its source is a directory.
+type destination struct {
+	path  string
+	isDir bool
+}
+
 // buildView creates the view of tree in dir for the given mount
 // destinations and returns the binds that fill it. tree must be absolute
 // and symlink-free.
-func buildView(tree, dir string, dests []string) ([]viewMount, error) {
+func buildView(tree, dir string, dests []destination) ([]viewMount, error) {
 	split := map[string]bool{"/": true}
 	leaves := map[string]bool{}
-	for _, d := range dests {
-		d = path.Clean("/" + d)
+	for _, dst := range dests {
+		d := path.Clean("/" + dst.path)
 		if d == "/" {
 			return nil, fmt.Errorf("mount destination %q: the root cannot be replaced", d)
+		}
+		if path.Dir(d) != "/" && existsInTree(tree, d, dst.isDir) {
+			continue
 		}
 		leaves[d] = true
 		for p := path.Dir(d); ; p = path.Dir(p) {
@@ -121,6 +131,27 @@ func fillView(tree, dir, rel string, split, leaves map[string]bool, mounts *[]vi
 		}
 	}
 	return nil
+}
+
+// existsInTree reports whether the container path p exists in tree with
+// the given type and without symlinks on the way.
+func existsInTree(tree, p string, isDir bool) bool {
+	cur := tree
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, part := range parts {
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			return false
+		}
+		if i < len(parts)-1 && !fi.IsDir() {
+			return false
+		}
+		if i == len(parts)-1 && fi.IsDir() != isDir {
+			return false
+		}
+	}
+	return true
 }
 
 // placeholder creates the mount point for a bind of src at dst.

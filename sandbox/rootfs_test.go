@@ -23,7 +23,14 @@ func TestBuildView(t *testing.T) {
 	os.Symlink("/elsewhere", filepath.Join(tree, "layers")) // shadowed by a directory
 
 	view := filepath.Join(t.TempDir(), "view")
-	mounts, err := buildView(tree, view, []string{"/proc", "/tmp", "/etc/resolv.conf", "/cnb/buildpacks", "/layers/sub", "/workspace"})
+	mounts, err := buildView(tree, view, []destination{
+		{"/proc", true}, {"/tmp", true},
+		{"/etc/resolv.conf", false}, // a symlink in the tree: /etc is split
+		{"/cnb/buildpacks", true},   // in the tree: mounted on top of /cnb
+		{"/usr/lib", false},         // a directory in the tree, but the source is a file: /usr is split
+		{"/layers/sub", true},       // under a symlink: shadowed by a directory
+		{"/workspace", true},        // missing
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +43,7 @@ func TestBuildView(t *testing.T) {
 		got = append(got, m.dest)
 	}
 	sort.Strings(got)
-	want := []string{"/bin", "/cnb/lifecycle", "/etc/hosts", "/etc/passwd", "/etc/ssl", "/top", "/usr"}
+	want := []string{"/bin", "/cnb", "/etc/hosts", "/etc/passwd", "/etc/ssl", "/top"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("binds (-want +got):\n%s", diff)
 	}
@@ -55,7 +62,7 @@ func TestBuildView(t *testing.T) {
 		return nil
 	})
 	wantEntries := []string{
-		". d", "bin d", "cnb d", "cnb/lifecycle d", "etc d", "etc/hosts f", "etc/passwd f", "etc/ssl d",
+		". d", "bin d", "cnb d", "etc d", "etc/hosts f", "etc/passwd f", "etc/ssl d",
 		"layers d", "lib →usr/lib", "top f", "usr d",
 	}
 	if diff := cmp.Diff(wantEntries, entries); diff != "" {

@@ -187,10 +187,11 @@ func rlimits(l Limits) []configs.Rlimit {
 
 // mountDestinations lists the mount points of the view: everything that
 // is mounted on the root itself (not on /dev's tmpfs).
-func mountDestinations(cfg Config) []string {
-	ds := []string{"/proc", "/dev", "/tmp", "/sys"}
-	for _, m := range cfg.Mounts {
-		ds = append(ds, path.Clean("/"+m.Destination))
+func mountDestinations(mounts []Mount) []destination {
+	ds := []destination{{"/proc", true}, {"/dev", true}, {"/tmp", true}, {"/sys", true}}
+	for _, m := range mounts {
+		fi, err := os.Stat(m.Source)
+		ds = append(ds, destination{path.Clean("/" + m.Destination), err == nil && fi.IsDir()})
 	}
 	return ds
 }
