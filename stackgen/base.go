@@ -61,7 +61,11 @@ func (o *options) loadBase(ctx context.Context, base string, p v1.Platform) (v1.
 		return scratch(p)
 	}
 	if !strings.HasPrefix(base, rootfsPrefix) {
-		return o.readImage(ctx, base)
+		img, err := o.readImage(ctx, base)
+		if err != nil {
+			return nil, err
+		}
+		return ociTyped(img)
 	}
 	path := strings.TrimPrefix(base, rootfsPrefix)
 	fi, err := os.Stat(path)
@@ -165,3 +169,40 @@ func decompressAny(r io.Reader) (io.Reader, func(), error) {
 	}
 	return br, func() {}, nil
 }
+
+// ociTyped gives an image with Docker media types OCI ones, so that stack
+// images are OCI images whatever their base (umoci and skopeo skip
+// Docker-typed manifests in a layout). The layers' bytes and digests stay
+// the same; only the manifest that names them changes.
+func ociTyped(img v1.Image) (v1.Image, error) {
+	mt, err := img.MediaType()
+	if err != nil || mt == types.OCIManifestSchema1 {
+		return img, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("converting to OCI media types: %w", err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("converting to OCI media types: %w", err)
+	}
+	out := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	adds := make([]mutate.Addendum, len(layers))
+	for i, l := range layers {
+		if lmt, err := l.MediaType(); err != nil || lmt != types.DockerLayer {
+			return img, err // foreign or uncompressed layers: left as they are
+		}
+		adds[i] = mutate.Addendum{Layer: ociLayer{l}, MediaType: types.OCILayer}
+	}
+	if out, err = mutate.Append(out, adds...); err != nil {
+		return nil, fmt.Errorf("converting to OCI media types: %w", err)
+	}
+	return mutate.ConfigFile(out, cf.DeepCopy())
+}
+
+// ociLayer reports a Docker gzip layer as an OCI gzip layer, which has the
+// same bytes.
+type ociLayer struct{ v1.Layer }
+
+func (ociLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/oci"
 	"github.com/kilnbuild/kiln/stackgen"
 )
@@ -107,10 +109,40 @@ func TestGenerateFromImage(t *testing.T) {
 	if _, err := oci.Write(ctx, ref, base); err != nil {
 		t.Fatal(err)
 	}
+	// The same base as a docker archive and in a registry.
+	archive := "docker-archive:" + filepath.Join(t.TempDir(), "base.tar") + ":kiln/base:1"
+	registry := testutil.NewRegistry(t).Host + "/kiln/base:1"
+	for _, r := range []string{archive, registry} {
+		ref, _ := oci.ParseReference(r)
+		if _, err := oci.Write(ctx, ref, base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	baseLayers, _ := base.Layers()
+	baseDigest, _ := baseLayers[0].Digest()
+	for _, r := range []string{archive, registry} {
+		b, _, err := stackgen.Generate(ctx, stackgen.Spec{ID: "x", UID: 2000, GID: 2000, Build: stackgen.ImageSpec{Base: r}, Run: stackgen.ImageSpec{Base: r}},
+			stackgen.WithStore(store), stackgen.WithOCIOptions(oci.WithInsecureRegistries(strings.Split(registry, "/")[0])))
+		if err != nil {
+			t.Fatalf("base %s: %v", r, err)
+		}
+		checkImage(t, b)
+		if ls, _ := b.Layers(); len(ls) != 2 {
+			t.Errorf("base %s: %d layers, want 2", r, len(ls))
+		} else if d, _ := ls[0].DiffID(); d != mustDiffID(t, baseLayers[0]) {
+			t.Errorf("base %s: the base layer changed (%s)", r, baseDigest)
+		}
+	}
+
 	spec := stackgen.Spec{ID: "io.kiln.test", UID: 2000, GID: 2000, Build: stackgen.ImageSpec{Base: layout}, Run: stackgen.ImageSpec{Base: layout, User: true}}
 	build, run, err := stackgen.Generate(ctx, spec, stackgen.WithStore(store))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if bl, _ := build.Layers(); len(bl) != 2 {
+		t.Errorf("build image has %d layers, want 2", len(bl))
+	} else if d, _ := bl[0].Digest(); d != baseDigest {
+		t.Errorf("the base layer of an oci: base changed: %s, want %s", d, baseDigest)
 	}
 	checkImage(t, build)
 	checkImage(t, run)
@@ -154,4 +186,13 @@ func TestGenerateErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustDiffID(t *testing.T, l interface{ DiffID() (v1.Hash, error) }) v1.Hash {
+	t.Helper()
+	d, err := l.DiffID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
