@@ -22,7 +22,8 @@ import (
 
 // goldenDigest is the manifest digest of the fixture exported onto the OCI
 // test run image. It changes only when the image kiln writes changes: a tar
-// convention, a label, the config, the fixture, or the gzip output of the
+// convention, a label, the config, the fixture (metadata.toml as
+// WriteBuildMetadata encodes it is part of it), or the gzip output of the
 // pinned compressor. Check any change against CNB contract §3 before
 // updating it.
 const goldenDigest = "sha256:e8d0c84d0983fe15878fbc77e37dbc073580fa61abc54c4f5bc0aea5699445cf"
