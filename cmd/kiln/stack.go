@@ -24,12 +24,12 @@ func init() { subcommandFactories = append(subcommandFactories, newStackCmd) }
 
 // Where the machine's apt configuration lives; read by the CLI only.
 const (
-	aptSourcesList   = "/etc/apt/sources.list"
-	aptSourcesDir    = "/etc/apt/sources.list.d"
-	debianKeyring    = "/usr/share/keyrings/debian-archive-keyring.gpg"
-	defaultLockName  = "stack.lock"
-	sourceDateEpoch  = "SOURCE_DATE_EPOCH"
-	stackCreateUsage = `Make a stack's build and run images, without Docker.
+	stackAptSourcesList = "/etc/apt/sources.list"
+	stackAptSourcesDir  = "/etc/apt/sources.list.d"
+	stackDebianKeyring  = "/usr/share/keyrings/debian-archive-keyring.gpg"
+	stackLockName       = "stack.lock"
+	stackEpochEnv       = "SOURCE_DATE_EPOCH"
+	stackCreateUsage    = `Make a stack's build and run images, without Docker.
 
 A base is an image reference (oci:DIR[:TAG], docker-archive:FILE, a registry
 name) or rootfs:PATH for a root filesystem directory or tar. The build image
@@ -116,7 +116,7 @@ func runStackCreate(cmd *cobra.Command, g *globalFlags, f *stackFlags) error {
 		return err
 	}
 	if len(spec.Build.Packages)+len(spec.Run.Packages) > 0 && len(spec.Debian.Sources) == 0 {
-		if spec.Debian.Sources, err = machineSources(); err != nil {
+		if spec.Debian.Sources, err = stackMachineSources(); err != nil {
 			return err
 		}
 	}
@@ -170,7 +170,7 @@ func (f *stackFlags) spec(cmd *cobra.Command) (stackgen.Spec, string, error) {
 			return spec, "", err
 		}
 		if lockPath == "" {
-			lockPath = filepath.Join(filepath.Dir(f.config), defaultLockName)
+			lockPath = filepath.Join(filepath.Dir(f.config), stackLockName)
 		}
 	}
 	changed := cmd.Flags().Changed
@@ -208,7 +208,7 @@ func (f *stackFlags) spec(cmd *cobra.Command) (stackgen.Spec, string, error) {
 		if err != nil || len(srcs) == 0 {
 			return spec, "", fmt.Errorf("--apt-source %q: want [OPTIONS] URI SUITE [COMPONENT...]: %v", line, err)
 		}
-		spec.Debian.Sources = append(spec.Debian.Sources, defaultKeyring(srcs)...)
+		spec.Debian.Sources = append(spec.Debian.Sources, stackDefaultKeyring(srcs)...)
 	}
 	if spec.ID == "" {
 		return spec, "", errors.New("a stack ID is required: --id or id in --config")
@@ -249,28 +249,28 @@ func (g *globalFlags) stackOptions(stderr io.Writer, relock bool) ([]stackgen.Op
 			}
 		}),
 	}
-	if s := os.Getenv(sourceDateEpoch); s != "" {
+	if s := os.Getenv(stackEpochEnv); s != "" {
 		sec, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%s=%q: not a number of seconds", sourceDateEpoch, s)
+			return nil, fmt.Errorf("%s=%q: not a number of seconds", stackEpochEnv, s)
 		}
 		opts = append(opts, stackgen.WithCreated(time.Unix(sec, 0)))
 	}
 	return opts, nil
 }
 
-// machineSources reads this machine's apt sources: sources.list and the
+// stackMachineSources reads this machine's apt sources: sources.list and the
 // *.list and *.sources files of sources.list.d, in name order.
-func machineSources() ([]debian.Source, error) {
-	files := []string{aptSourcesList}
-	entries, err := os.ReadDir(aptSourcesDir)
+func stackMachineSources() ([]debian.Source, error) {
+	files := []string{stackAptSourcesList}
+	entries, err := os.ReadDir(stackAptSourcesDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading apt sources: %w", err)
 	}
 	var names []string
 	for _, e := range entries {
 		if n := e.Name(); strings.HasSuffix(n, ".list") || strings.HasSuffix(n, ".sources") {
-			names = append(names, filepath.Join(aptSourcesDir, n))
+			names = append(names, filepath.Join(stackAptSourcesDir, n))
 		}
 	}
 	sort.Strings(names)
@@ -294,15 +294,15 @@ func machineSources() ([]debian.Source, error) {
 	if len(srcs) == 0 {
 		return nil, errors.New("no apt sources on this machine: add [[debian.sources]] to stack.toml or pass --apt-source")
 	}
-	return defaultKeyring(srcs), nil
+	return stackDefaultKeyring(srcs), nil
 }
 
-// defaultKeyring gives sources without Signed-By Debian's archive keyring,
+// stackDefaultKeyring gives sources without Signed-By Debian's archive keyring,
 // where apt would use its trusted.gpg.d.
-func defaultKeyring(srcs []debian.Source) []debian.Source {
+func stackDefaultKeyring(srcs []debian.Source) []debian.Source {
 	for i := range srcs {
 		if srcs[i].SignedBy == "" && !srcs[i].Trusted {
-			srcs[i].SignedBy = debianKeyring
+			srcs[i].SignedBy = stackDebianKeyring
 		}
 	}
 	return srcs
