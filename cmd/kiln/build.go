@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/lifecycle/platform"
+	"github.com/kilnbuild/kiln/oci"
+)
+
+func init() { subcommandFactories = append(subcommandFactories, newBuildCmd) }
+
+// buildFlags are `kiln build`'s flags.
+type buildFlags struct {
+	output         string
+	builder        string
+	path           string
+	buildpacks     []string
+	env            []string
+	envFiles       []string
+	defaultProcess string
+	network        string
+	descriptor     string
+	runImage       string
+	report         string
+}
+
+func newBuildCmd(g *globalFlags) *cobra.Command {
+	f := &buildFlags{}
+	cmd := &cobra.Command{
+		Use:   "build [REF] --builder BUILDER [flags]",
+		Short: "Build an app image with Cloud Native Buildpacks",
+		Long: `Build the app in --path with the buildpacks of BUILDER (a builder.toml file)
+and write the image to REF (oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG] or a
+registry reference, pushed directly). Buildpacks run in kiln's rootless
+sandbox as the build image's CNB user; no daemon and no root are needed.`,
+		Example: `  kiln build oci:./out:app --builder builder.toml
+  kiln build --output registry.example/app:1 --builder builder.toml --path ./src
+  kiln build oci:./out --builder builder.toml --buildpack ./buildpacks/python`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if f.output != "" && f.output != args[0] {
+					return fmt.Errorf("the output is given twice: %s and --output %s", args[0], f.output)
+				}
+				f.output = args[0]
+			}
+			return runBuild(cmd, g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "", "where to write the image (or give it as the first argument)")
+	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml file")
+	fl.StringVarP(&f.path, "path", "p", ".", "the app's source directory")
+	fl.StringArrayVarP(&f.buildpacks, "buildpack", "b", nil, "use this buildpack (directory, .cnb file or image) instead of the builder's order (repeatable)")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "build-time environment variable K=V, or K to copy it from kiln's environment (repeatable)")
+	fl.StringArrayVar(&f.envFiles, "env-file", nil, "file of K=V lines for the build environment (repeatable)")
+	fl.StringVar(&f.defaultProcess, "default-process", "", "the process type the image starts by default")
+	fl.StringVar(&f.network, "network", "host", "network for buildpacks: host or none")
+	fl.StringVarP(&f.descriptor, "descriptor", "d", "", "project descriptor (default <path>/project.toml when present)")
+	fl.StringVar(&f.runImage, "run-image", "", "run image to base the app image on, instead of the builder's")
+	fl.StringVar(&f.report, "report", "", "write a JSON report (phase durations, layers, digest) to this file")
+	return cmd
+}
+
+// runBuild is `kiln build`: flags and environment to a platform.BuildRequest,
+// one platform.Build, then the image written to the output.
+func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
+	ctx, out, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if f.output == "" {
+		return errors.New("no output: give REF or --output REF")
+	}
+	if f.builder == "" && len(f.buildpacks) == 0 {
+		return errors.New("no builder: give --builder BUILDER")
+	}
+	outRef, err := oci.ParseReference(f.output)
+	if err != nil {
+		return err
+	}
+	network, err := parseNetwork(f.network)
+	if err != nil {
+		return err
+	}
+	env, err := buildEnv(f.env, f.envFiles)
+	if err != nil {
+		return err
+	}
+	created, err := sourceDateEpoch()
+	if err != nil {
+		return err
+	}
+	opts, err := g.ociOptions(stderr)
+	if err != nil {
+		return err
+	}
+	store, err := g.openStore()
+	if err != nil {
+		return err
+	}
+	req := platform.BuildRequest{
+		AppDir:         f.path,
+		Env:            env,
+		Buildpacks:     f.buildpacks,
+		RunImage:       f.runImage,
+		DefaultProcess: f.defaultProcess,
+		Created:        created,
+		Launcher:       launcherBinary,
+		LauncherInfo:   lifecycle.LauncherMetadata{Version: version},
+		Store:          store,
+		Rootless:       os.Geteuid() != 0,
+		Out:            out,
+		Verbose:        g.verbose,
+	}
+	if f.builder != "" {
+		if req.Builder, err = platform.ReadBuilderConfig(f.builder); err != nil {
+			return err
+		}
+	}
+	if req.Project, err = platform.LoadProject(f.path, f.descriptor); err != nil {
+		return err
+	}
+	if req.Project != nil {
+		for _, w := range req.Project.Warnings {
+			fmt.Fprintf(stderr, "Warning: %s\n", w)
+		}
+	}
+	work, err := os.MkdirTemp(store.Dir(), "build-")
+	if err != nil {
+		return fmt.Errorf("creating the build directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	req.WorkDir = work
+	state, err := stateDir()
+	if err != nil {
+		return err
+	}
+	sb := &buildSandbox{network: network, stateDir: state, logger: g.logger(stderr)}
+	readImage := func(ctx context.Context, ref string) (v1.Image, error) {
+		r, err := oci.ParseReference(ref)
+		if err != nil {
+			return nil, err
+		}
+		return oci.Read(ctx, r, opts...)
+	}
+	res, err := platform.Build(ctx, req, sb, platform.WithImageReader(readImage), platform.WithLogger(g.logger(stderr)))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	fmt.Fprintf(out, "Saving %s...\n", outRef)
+	digest, err := oci.Write(ctx, outRef, res.Image, opts...)
+	if err != nil {
+		return &lifecycle.ExportError{Err: fmt.Errorf("writing %s: %w", outRef, err)}
+	}
+	res.Phases = append(res.Phases, platform.PhaseTiming{Phase: "write", Duration: time.Since(start)})
+	fmt.Fprintf(out, "*** Images (%s):\n      %s\n", imageID(digest), outRef)
+	fmt.Fprintf(out, "Successfully built image %s\n", outRef)
+	if f.report != "" {
+		return writeBuildReport(f.report, outRef.String(), digest, res)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/lifecycle/platform"
+)
+
+// buildEnv turns --env-file files and --env settings (in that order, so
+// --env wins) into K=V pairs. A bare K copies kiln's own value, as docker
+// and pack do.
+func buildEnv(settings, files []string) ([]string, error) {
+	var env []string
+	for _, file := range files {
+		kvs, err := readEnvFile(file)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, kvs...)
+	}
+	for _, s := range settings {
+		kv, err := envSetting(s)
+		if err != nil {
+			return nil, fmt.Errorf("--env %q: %w", s, err)
+		}
+		env = append(env, kv)
+	}
+	return env, nil
+}
+
+// envSetting normalises one K=V or K setting.
+func envSetting(s string) (string, error) {
+	k, _, hasValue := strings.Cut(s, "=")
+	if k == "" {
+		return "", fmt.Errorf("no variable name")
+	}
+	if hasValue {
+		return s, nil
+	}
+	return k + "=" + os.Getenv(k), nil
+}
+
+// readEnvFile reads K=V lines; blank lines and # comments are skipped.
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading --env-file: %w", err)
+	}
+	defer f.Close()
+	var env []string
+	s := bufio.NewScanner(f)
+	for n := 1; s.Scan(); n++ {
+		line := strings.TrimSpace(s.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		kv, err := envSetting(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		env = append(env, kv)
+	}
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return env, nil
+}
+
+// sourceDateEpoch reads SOURCE_DATE_EPOCH (seconds since 1970), the image's
+// created time when set (Platform API ≥0.9); zero means the CNB epoch.
+func sourceDateEpoch() (time.Time, error) {
+	v := os.Getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// imageID is the first 12 hex digits of a digest, as pack prints images.
+func imageID(h v1.Hash) string {
+	if len(h.Hex) < 12 {
+		return h.String()
+	}
+	return h.Hex[:12]
+}
+
+// buildReport is what --report writes.
+type buildReport struct {
+	Image    string                 `json:"image"`
+	Digest   string                 `json:"digest"`
+	RunImage string                 `json:"runImage"`
+	Group    []buildReportBuildpack `json:"buildpacks"`
+	Phases   []buildReportPhase     `json:"phases"`
+	Layers   any                    `json:"layers"`
+	Default  string                 `json:"defaultProcess,omitempty"`
+}
+
+type buildReportBuildpack struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+}
+
+type buildReportPhase struct {
+	Phase   string  `json:"phase"`
+	Seconds float64 `json:"seconds"`
+}
+
+// writeBuildReport writes the --report file atomically.
+func writeBuildReport(path, image string, digest v1.Hash, res *platform.BuildOutput) error {
+	r := buildReport{Image: image, Digest: digest.String(), RunImage: res.RunImage,
+		Layers: res.Export.Layers, Default: res.Export.DefaultProcess}
+	for _, e := range res.Group.Group {
+		r.Group = append(r.Group, buildReportBuildpack{ID: e.ID, Version: e.Version})
+	}
+	for _, p := range res.Phases {
+		r.Phases = append(r.Phases, buildReportPhase{Phase: p.Phase, Seconds: p.Duration.Seconds()})
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,216 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// Container paths of the directories a build mounts, as the lifecycle
+// defines them.
+const (
+	workspacePath  = "/workspace"
+	layersPath     = "/layers"
+	platformPath   = "/platform"
+	buildpacksPath = "/cnb/buildpacks"
+)
+
+// BuildRequest is one build: an app, the buildpacks and stack to build it
+// with, and how to shape the image. Fields are inputs the CLI has resolved
+// from flags, project.toml and the environment.
+type BuildRequest struct {
+	// AppDir is the application source. It is copied (Project's
+	// include/exclude applied); the build never writes to it.
+	AppDir string
+	// Builder is the builder.toml; nil when BuilderImage or Buildpacks plus
+	// BuildImage and RunImage describe the build.
+	Builder *BuilderConfig
+	// BuilderImage is a builder image (made by kiln or by pack): buildpacks,
+	// order, run image and the build image itself come from it.
+	BuilderImage v1.Image
+	// BuildImage overrides the builder's build image reference.
+	BuildImage string
+	// Buildpacks, when set, replace the order with one group (--buildpack):
+	// locators of any form FetchBuildpacks accepts.
+	Buildpacks []string
+	// Project is the project descriptor, or nil.
+	Project *Project
+	// Env are the platform's environment variables ("K=V"), written to
+	// <platform>/env for buildpacks to read (--env, --env-file, project.toml).
+	Env []string
+	// RunImage overrides the builder's run image (--run-image).
+	RunImage string
+	// DefaultProcess is the process type to start by default
+	// (--default-process).
+	DefaultProcess string
+	// PlatformAPI is the Platform API the phases implement; empty:
+	// lifecycle.DefaultPlatformAPI.
+	PlatformAPI string
+	// Created is the image's created time (SOURCE_DATE_EPOCH); zero:
+	// oci.Epoch.
+	Created time.Time
+	// Launcher returns the launcher executable for an architecture.
+	Launcher     func(arch string) ([]byte, error)
+	LauncherInfo lifecycle.LauncherMetadata
+	// Store holds image blobs, unpacked root filesystems and the layers the
+	// export writes.
+	Store *oci.Store
+	// Rootless selects the unpack mode of the build image's root filesystem.
+	Rootless bool
+	// WorkDir is an empty scratch directory for the build (app copy, layers,
+	// platform files, buildpacks); the caller removes it afterwards.
+	WorkDir string
+	// Out receives phase headers, the detected group, buildpack output and
+	// export lines; Verbose adds detect output and timings.
+	Out     io.Writer
+	Verbose bool
+}
+
+// BuildOutput is what a build produced: the image (not yet written) and
+// what the phases did.
+type BuildOutput struct {
+	Image  v1.Image
+	Group  lifecycle.Group
+	Export lifecycle.ExportReport
+	Phases []PhaseTiming
+	// RunImage is the reference of the run image the app image is based on.
+	RunImage string
+}
+
+// PhaseTiming is how long one phase took.
+type PhaseTiming struct {
+	Phase    string        `json:"phase"`
+	Duration time.Duration `json:"duration"`
+}
+
+// Build runs detect, build and export for req, with buildpacks in containers
+// started by sb, and returns the app image for the caller to write.
+func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...Option) (*BuildOutput, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	b := &building{req: req, o: o, out: req.Out, result: &BuildOutput{}}
+	if b.out == nil {
+		b.out = io.Discard
+	}
+	if err := b.prepare(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.buildInContainer(ctx, sb); err != nil {
+		return nil, err
+	}
+	if err := b.export(ctx); err != nil {
+		return nil, err
+	}
+	return b.result, nil
+}
+
+// building is the state of one Build.
+type building struct {
+	req    BuildRequest
+	o      *options
+	out    io.Writer
+	result *BuildOutput
+
+	inputs  *buildInputs
+	dirs    buildDirs
+	paths   lifecycle.Paths
+	build   v1.Image
+	rootfs  string
+	uid     int
+	gid     int
+	env     []string // the build container's environment
+	run     v1.Image
+	target  lifecycle.TargetData
+	group   lifecycle.DetectResult
+	built   lifecycle.BuildResult
+	started time.Time
+}
+
+// buildDirs are the host directories of a build, under WorkDir.
+type buildDirs struct {
+	app, layers, platform, buildpacks, buildConfig string
+}
+
+// prepare resolves the builder, lays out the buildpacks, reads the stack
+// images and prepares the directories the build container mounts.
+func (b *building) prepare(ctx context.Context) error {
+	b.started = time.Now()
+	if b.req.WorkDir == "" || b.req.Store == nil || b.req.Launcher == nil {
+		return errors.New("building: WorkDir, Store and Launcher are required")
+	}
+	w := b.req.WorkDir
+	b.dirs = buildDirs{
+		app:         filepath.Join(w, "workspace"),
+		layers:      filepath.Join(w, "layers"),
+		platform:    filepath.Join(w, "platform"),
+		buildpacks:  filepath.Join(w, "buildpacks"),
+		buildConfig: filepath.Join(w, "build-config"),
+	}
+	for _, d := range []string{b.dirs.layers, filepath.Join(b.dirs.platform, "env"), b.dirs.buildpacks} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	in, err := b.resolveInputs(ctx)
+	if err != nil {
+		return err
+	}
+	b.inputs = in
+	if err := b.readStack(ctx); err != nil {
+		return err
+	}
+	if err := b.prepareDirs(ctx); err != nil {
+		return err
+	}
+	b.timing("prepare")
+	return nil
+}
+
+// timing records the time since the last mark as phase.
+func (b *building) timing(phase string) {
+	now := time.Now()
+	d := now.Sub(b.started)
+	b.result.Phases = append(b.result.Phases, PhaseTiming{Phase: phase, Duration: d})
+	if b.req.Verbose {
+		fmt.Fprintf(b.out, "Timer: %s took %s\n", phase, d.Round(time.Millisecond))
+	}
+	b.started = now
+}
+
+// buildInContainer runs detect and build in one build container.
+func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error) {
+	sess, err := sb.Start(ctx, Container{
+		Rootfs: b.rootfs,
+		UID:    b.uid,
+		GID:    b.gid,
+		Mounts: []Mount{
+			{Source: b.dirs.app, Destination: workspacePath},
+			{Source: b.dirs.layers, Destination: layersPath},
+			{Source: b.dirs.platform, Destination: platformPath, ReadOnly: true},
+			{Source: b.dirs.buildpacks, Destination: buildpacksPath, ReadOnly: true},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("starting the build container: %w", err)
+	}
+	defer func() {
+		if cerr := sess.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("stopping the build container: %w", cerr)
+		}
+	}()
+	if err := b.detect(ctx, sess); err != nil {
+		return err
+	}
+	return b.runBuild(ctx, sess)
+}

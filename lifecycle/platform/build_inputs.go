@@ -1,0 +1,153 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/kilnbuild/kiln/lifecycle"
+)
+
+// ErrNoBuilder is returned when a build has neither a builder nor a build
+// image and run image to work with.
+var ErrNoBuilder = errors.New("no builder: give a builder.toml or builder image, or a build image, a run image and buildpacks")
+
+// buildInputs are the builder's answers, whichever form it came in: the
+// stack images, the buildpacks laid out, and the order to detect.
+type buildInputs struct {
+	buildImage string
+	runImages  []RunImage
+	stackID    string
+	buildpacks *Buildpacks
+	order      lifecycle.Order
+	buildEnv   map[string]string // builder.toml [[build.env]] → /cnb/build-config/env
+}
+
+// resolveInputs reads the builder (file or image), fetches its buildpacks and
+// those the request names, and decides the order.
+func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
+	in := &buildInputs{}
+	fetchOpts := []Option{WithImageReader(b.o.reader), WithLogger(b.o.logger), WithPlatform(b.o.platform)}
+	var builderOrder Order
+	switch {
+	case b.req.Builder != nil:
+		c := b.req.Builder
+		bps, err := FetchModules(ctx, c.Buildpacks, b.dirs.buildpacks, fetchOpts...)
+		if err != nil {
+			return nil, err
+		}
+		env, err := c.BuildEnvFiles()
+		if err != nil {
+			return nil, err
+		}
+		in.buildpacks, builderOrder, in.buildEnv = bps, c.Order, env
+		in.buildImage, in.runImages, in.stackID = c.BuildImage(), c.RunImages(), c.StackID()
+	}
+	if b.req.BuildImage != "" {
+		in.buildImage = b.req.BuildImage
+	}
+	if b.req.RunImage != "" {
+		in.runImages = []RunImage{{Image: b.req.RunImage}}
+	}
+	if (in.buildImage == "" && b.req.BuilderImage == nil) || len(in.runImages) == 0 {
+		return nil, ErrNoBuilder
+	}
+	order, err := b.order(ctx, in, builderOrder, fetchOpts)
+	if err != nil {
+		return nil, err
+	}
+	in.order = order
+	return in, nil
+}
+
+// order is the order to detect: the --buildpack group, else project.toml's
+// group, else the builder's order wrapped in project.toml's pre and post
+// groups.
+func (b *building) order(ctx context.Context, in *buildInputs, builderOrder Order, fetchOpts []Option) (lifecycle.Order, error) {
+	group := func(locators []string) (Order, error) {
+		bps, err := FetchBuildpacks(ctx, locators, b.dirs.buildpacks, fetchOpts...)
+		if err != nil {
+			return nil, err
+		}
+		in.buildpacks = bps
+		return Order{{Group: bps.Group()}}, nil
+	}
+	p := b.req.Project
+	switch {
+	case len(b.req.Buildpacks) > 0:
+		o, err := group(b.req.Buildpacks)
+		if err != nil {
+			return nil, err
+		}
+		return toLifecycleOrder(o), nil
+	case p != nil && len(p.Group) > 0:
+		locs, err := ProjectLocators(p.Group, b.dirs.buildpacks, in.stackID)
+		if err != nil {
+			return nil, err
+		}
+		o, err := group(locs)
+		if err != nil {
+			return nil, err
+		}
+		return toLifecycleOrder(o), nil
+	}
+	if in.buildpacks == nil || len(builderOrder) == 0 {
+		return nil, fmt.Errorf("%w (the builder has no order)", ErrNoBuilder)
+	}
+	resolved, err := in.buildpacks.ResolveOrder(builderOrder)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil && (len(p.Pre) > 0 || len(p.Post) > 0) {
+		if resolved, err = b.wrap(ctx, in, resolved, p, fetchOpts); err != nil {
+			return nil, err
+		}
+	}
+	return toLifecycleOrder(resolved), nil
+}
+
+// wrap adds project.toml's pre and post buildpacks around every group.
+func (b *building) wrap(ctx context.Context, in *buildInputs, o Order, p *Project, fetchOpts []Option) (Order, error) {
+	fetch := func(refs []ProjectBuildpack) ([]ModuleRef, error) {
+		if len(refs) == 0 {
+			return nil, nil
+		}
+		locs, err := ProjectLocators(refs, b.dirs.buildpacks, in.stackID)
+		if err != nil {
+			return nil, err
+		}
+		bps, err := FetchBuildpacks(ctx, locs, b.dirs.buildpacks, fetchOpts...)
+		if err != nil {
+			return nil, err
+		}
+		return bps.Group(), nil
+	}
+	pre, err := fetch(p.Pre)
+	if err != nil {
+		return nil, err
+	}
+	post, err := fetch(p.Post)
+	if err != nil {
+		return nil, err
+	}
+	out := make(Order, 0, len(o))
+	for _, g := range o {
+		group := append(append(append([]ModuleRef{}, pre...), g.Group...), post...)
+		out = append(out, OrderEntry{Group: group})
+	}
+	return out, nil
+}
+
+// toLifecycleOrder converts a resolved order (every version known) to the
+// phases' type.
+func toLifecycleOrder(o Order) lifecycle.Order {
+	out := make(lifecycle.Order, 0, len(o))
+	for _, g := range o {
+		var lg lifecycle.OrderGroup
+		for _, r := range g.Group {
+			lg.Group = append(lg.Group, lifecycle.GroupEntry{ID: r.ID, Version: r.Version, Optional: r.Optional})
+		}
+		out = append(out, lg)
+	}
+	return out
+}

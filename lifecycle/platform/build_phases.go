@@ -1,0 +1,214 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kilnbuild/kiln/lifecycle"
+)
+
+// prepareDirs copies the app, writes the platform and build-config env files
+// and hands the writable directories to the CNB user.
+func (b *building) prepareDirs(ctx context.Context) error {
+	var include, exclude []string
+	var env []string
+	if p := b.req.Project; p != nil {
+		include, exclude = p.Include, p.Exclude
+		for _, e := range p.Env {
+			env = append(env, e.Name+"="+e.Value)
+		}
+	}
+	if err := CopyApp(ctx, b.req.AppDir, b.dirs.app, include, exclude); err != nil {
+		return fmt.Errorf("copying the app from %s: %w", b.req.AppDir, err)
+	}
+	// The exporter records the on-disk modes of /workspace and /layers; a
+	// build container has them 0755 whatever the source directory had.
+	for _, d := range []string{b.dirs.app, b.dirs.layers} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := writeEnvFiles(filepath.Join(b.dirs.platform, "env"), append(env, b.req.Env...)); err != nil {
+		return err
+	}
+	if len(b.inputs.buildEnv) > 0 {
+		dir := filepath.Join(b.dirs.buildConfig, "env")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for name, v := range b.inputs.buildEnv {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	b.paths = lifecycle.Paths{
+		Layers:     lifecycle.Dir{Host: b.dirs.layers, Container: layersPath},
+		App:        lifecycle.Dir{Host: b.dirs.app, Container: workspacePath},
+		Platform:   lifecycle.Dir{Host: b.dirs.platform, Container: platformPath},
+		Buildpacks: lifecycle.Dir{Host: b.dirs.buildpacks, Container: buildpacksPath},
+	}
+	if len(b.inputs.buildEnv) > 0 {
+		b.paths.BuildConfig = b.dirs.buildConfig
+	}
+	if b.req.Rootless {
+		// The sandbox maps the invoking user to the CNB user: what this
+		// process owns, buildpacks own.
+		return nil
+	}
+	return chownTree(b.uid, b.gid, b.dirs.app, b.dirs.layers)
+}
+
+// writeEnvFiles writes "K=V" settings as <dir>/K files holding V, the way
+// buildpacks read platform env. A later setting of the same name wins.
+func writeEnvFiles(dir string, env []string) error {
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsAny(k, "/\x00") || k == "." || k == ".." {
+			return fmt.Errorf("writing platform env: %q is not NAME=VALUE", kv)
+		}
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
+			return fmt.Errorf("writing platform env %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// chownTree gives every file below the roots to uid:gid, without following
+// symbolic links.
+func chownTree(uid, gid int, roots ...string) error {
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, uid, gid)
+		})
+		if err != nil {
+			return fmt.Errorf("handing %s to %d:%d: %w", root, uid, gid, err)
+		}
+	}
+	return nil
+}
+
+// owner is who owns what the phases create for buildpacks: the CNB user as
+// root, nobody in particular rootless (the invoking user is the CNB user).
+func (b *building) owner() *lifecycle.Owner {
+	if b.req.Rootless {
+		return nil
+	}
+	return &lifecycle.Owner{UID: b.uid, GID: b.gid}
+}
+
+// detect runs the detect phase and prints the group like pack does.
+func (b *building) detect(ctx context.Context, r lifecycle.Runner) error {
+	fmt.Fprintln(b.out, "===> DETECTING")
+	d := &lifecycle.Detector{
+		Paths:       b.paths,
+		Runner:      r,
+		Order:       b.inputs.order,
+		Target:      b.target,
+		Env:         b.env,
+		PlatformAPI: b.req.PlatformAPI,
+		Logger:      b.o.logger,
+		Owner:       b.owner(),
+	}
+	if b.req.Verbose {
+		d.Output = b.out
+	}
+	res, err := d.Run(ctx)
+	if err != nil {
+		return err
+	}
+	b.group, b.result.Group = res, res.Group
+	fmt.Fprintf(b.out, "%d of %d buildpacks participating\n", len(res.Group.Group), countBuildpacks(b.inputs.order))
+	tw := tabwriter.NewWriter(b.out, 0, 0, 1, ' ', 0)
+	for _, e := range res.Group.Group {
+		fmt.Fprintf(tw, "%s\t%s\n", e.ID, e.Version)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.timing("detect")
+	return nil
+}
+
+// countBuildpacks counts the distinct buildpacks an order names.
+func countBuildpacks(o lifecycle.Order) int {
+	seen := map[string]bool{}
+	for _, g := range o {
+		for _, e := range g.Group {
+			seen[e.String()] = true
+		}
+	}
+	return len(seen)
+}
+
+// runBuild runs the build phase with the buildpacks' output streamed live.
+func (b *building) runBuild(ctx context.Context, r lifecycle.Runner) error {
+	fmt.Fprintln(b.out, "===> BUILDING")
+	bd := &lifecycle.Builder{
+		Paths:       b.paths,
+		Runner:      r,
+		Group:       b.group.Group,
+		Plan:        b.group.Plan,
+		Target:      b.target,
+		Env:         b.env,
+		PlatformAPI: b.req.PlatformAPI,
+		Logger:      b.o.logger,
+		Stdout:      b.out,
+		Stderr:      b.out,
+		Owner:       b.owner(),
+	}
+	res, err := bd.Run(ctx)
+	if err != nil {
+		return err
+	}
+	b.built = res
+	b.timing("build")
+	return nil
+}
+
+// export appends the build to the run image.
+func (b *building) export(ctx context.Context) error {
+	fmt.Fprintln(b.out, "===> EXPORTING")
+	cfg, err := b.run.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("reading the run image's config: %w", err)
+	}
+	arch := cfg.Architecture
+	launcher, err := b.req.Launcher(arch)
+	if err != nil {
+		return err
+	}
+	run := b.inputs.runImages[0]
+	e := &lifecycle.Exporter{
+		RunImage:        b.run,
+		RunImageName:    run.Image,
+		RunImageMirrors: run.Mirrors,
+		Layers:          b.paths.Layers,
+		App:             b.paths.App,
+		UID:             b.uid,
+		GID:             b.gid,
+		PlatformAPI:     b.req.PlatformAPI,
+		Launcher:        launcher,
+		LauncherInfo:    b.req.LauncherInfo,
+		DefaultProcess:  b.req.DefaultProcess,
+		Created:         b.req.Created,
+		Store:           b.req.Store,
+		Logger:          b.o.logger,
+		Out:             b.out,
+	}
+	img, report, err := e.Run(ctx, b.built)
+	if err != nil {
+		return err
+	}
+	b.result.Image, b.result.Export = img, report
+	b.timing("export")
+	return nil
+}

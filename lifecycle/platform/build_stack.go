@@ -1,0 +1,174 @@
+package platform
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// Labels of stack images the build reads (CNB contract §5.4).
+const (
+	labelDistroName    = "io.buildpacks.base.distro.name"
+	labelDistroVersion = "io.buildpacks.base.distro.version"
+	labelBaseID        = "io.buildpacks.base.id"
+)
+
+// readStack reads the build image (its CNB user, environment and root
+// filesystem) and the run image (its target).
+func (b *building) readStack(ctx context.Context) error {
+	build := b.req.BuilderImage
+	if b.inputs.buildImage != "" {
+		img, err := b.o.reader(ctx, b.inputs.buildImage)
+		if err != nil {
+			return fmt.Errorf("reading build image %s: %w", b.inputs.buildImage, err)
+		}
+		build = img
+	}
+	cfg, err := build.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("reading the build image's config: %w", err)
+	}
+	if b.uid, b.gid, err = cnbUser(cfg.Config.Env); err != nil {
+		return fmt.Errorf("build image %s: %w", b.inputs.buildImage, err)
+	}
+	b.rootfs, err = b.req.Store.Rootfs(ctx, build, oci.UnpackOptions{Rootless: b.req.Rootless})
+	if err != nil {
+		return fmt.Errorf("unpacking the build image: %w", err)
+	}
+	b.build = build
+	b.env = withHome(cfg.Config.Env, b.rootfs, b.uid)
+
+	runRef := b.inputs.runImages[0].Image
+	run, err := b.o.reader(ctx, runRef)
+	if err != nil {
+		return fmt.Errorf("reading run image %s: %w", runRef, err)
+	}
+	b.run, b.result.RunImage = run, runRef
+	b.target, err = targetData(run, b.rootfs)
+	return err
+}
+
+// cnbUser reads CNB_USER_ID and CNB_GROUP_ID from a build image's
+// environment; pack refuses build images without them, and so does kiln.
+func cnbUser(env []string) (uid, gid int, err error) {
+	get := func(k string) (int, error) {
+		v, ok := lookupEnv(env, k)
+		if !ok {
+			return 0, fmt.Errorf("the build image does not set %s", k)
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("the build image's %s=%q is not a user or group id", k, v)
+		}
+		return n, nil
+	}
+	if uid, err = get("CNB_USER_ID"); err != nil {
+		return 0, 0, err
+	}
+	gid, err = get("CNB_GROUP_ID")
+	return uid, gid, err
+}
+
+// lookupEnv finds key in a "K=V" list; the last setting wins.
+func lookupEnv(env []string, key string) (string, bool) {
+	v, found := "", false
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v, found = val, true
+		}
+	}
+	return v, found
+}
+
+// withHome adds HOME, as a container runtime would for the user uid, from
+// the root filesystem's /etc/passwd when the image's env has none.
+func withHome(env []string, rootfs string, uid int) []string {
+	if _, ok := lookupEnv(env, "HOME"); ok {
+		return env
+	}
+	home := "/"
+	if p, err := securejoin.SecureJoin(rootfs, "/etc/passwd"); err == nil {
+		if h, ok := passwdHome(p, uid); ok {
+			home = h
+		}
+	}
+	return append(append([]string{}, env...), "HOME="+home)
+}
+
+// passwdHome returns the home directory of uid in a passwd file.
+func passwdHome(path string, uid int) (string, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Split(s.Text(), ":")
+		if len(fields) >= 6 && fields[2] == strconv.Itoa(uid) && fields[5] != "" {
+			return fields[5], true
+		}
+	}
+	return "", false
+}
+
+// targetData is the run image's target (CNB contract §1.2): os, arch and
+// variant from its config, the distro from its labels, or, when those are
+// missing, from the build image's /etc/os-release as the lifecycle does.
+func targetData(run v1.Image, buildRootfs string) (lifecycle.TargetData, error) {
+	cfg, err := run.ConfigFile()
+	if err != nil {
+		return lifecycle.TargetData{}, fmt.Errorf("reading the run image's config: %w", err)
+	}
+	t := lifecycle.TargetData{OS: cfg.OS, Arch: cfg.Architecture, ArchVariant: cfg.Variant}
+	labels := cfg.Config.Labels
+	t.ID = labels[labelBaseID]
+	if name := labels[labelDistroName]; name != "" {
+		t.Distro = &lifecycle.Distro{Name: name, Version: labels[labelDistroVersion]}
+		return t, nil
+	}
+	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
+		full, err := securejoin.SecureJoin(buildRootfs, p)
+		if err != nil {
+			continue
+		}
+		if id, version, ok := osRelease(full); ok {
+			t.Distro = &lifecycle.Distro{Name: id, Version: version}
+			break
+		}
+	}
+	return t, nil
+}
+
+// osRelease reads ID and VERSION_ID from an os-release file.
+func osRelease(path string) (id, version string, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", false
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		k, v, found := strings.Cut(strings.TrimSpace(s.Text()), "=")
+		if !found {
+			continue
+		}
+		v = strings.Trim(v, `"'`)
+		switch k {
+		case "ID":
+			id = v
+		case "VERSION_ID":
+			version = v
+		}
+	}
+	return id, version, id != ""
+}
