@@ -89,3 +89,14 @@ func TestLoadConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleConfig keeps the example Python stack loadable.
+func TestExampleConfig(t *testing.T) {
+	spec, err := stackgen.LoadConfig(filepath.Join("testdata", "python", "stack.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.ID != "io.kiln.stacks.python" || len(spec.Run.Packages) == 0 || spec.Build.Base != "" {
+		t.Errorf("example spec = %+v", spec)
+	}
+}
