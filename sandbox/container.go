@@ -29,11 +29,11 @@ type Container struct {
 	lc       *libcontainer.Container
 	init     *libcontainer.Process
 	initDone chan struct{} // closed when PID 1 has exited
-	stopCtx  func() bool
 	seccomp  bool
 	nextID   atomic.Uint64
 
-	mu      sync.Mutex // guards ctl requests, zygotes and closed
+	mu      sync.Mutex // guards ctl requests, zygotes, closed and stopCtx
+	stopCtx func() bool
 	ctl     *net.UnixConn
 	zygotes map[[2]int]*zygoteClient
 	closed  bool
@@ -85,7 +85,10 @@ func Start(ctx context.Context, cfg Config) (*Container, error) {
 		os.RemoveAll(c.viewDir)
 		return nil, c.startError(m, fmt.Errorf("starting container: %w", err))
 	}
-	c.stopCtx = context.AfterFunc(ctx, func() { c.Close() })
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	c.mu.Lock()
+	c.stopCtx = stop
+	c.mu.Unlock()
 	log.Debug("sandbox started", "id", id, "rootless", m.rootless, "network", cfg.Network.String())
 	return c, nil
 }
@@ -208,10 +211,10 @@ func (c *Container) Close() error {
 }
 
 func (c *Container) close() error {
+	c.mu.Lock()
 	if c.stopCtx != nil {
 		c.stopCtx()
 	}
-	c.mu.Lock()
 	c.closed = true
 	for _, z := range c.zygotes {
 		z.conn.Close()

@@ -282,13 +282,28 @@ func newStdio(p Process) (*stdio, error) {
 		s.close()
 		return nil, err
 	}
-	errf, err := s.output(p.Stderr)
+	// One writer for both streams gets one pipe, as with os/exec, so that
+	// it is never written from two goroutines.
+	var errf *os.File
+	if p.Stderr != nil && sameWriter(p.Stdout, p.Stderr) {
+		errf, err = dupFile(out)
+	} else {
+		errf, err = s.output(p.Stderr)
+	}
 	if err != nil {
+		closeAll([]*os.File{in, out})
 		s.close()
 		return nil, err
 	}
 	s.child = []*os.File{in, out, errf}
 	return s, nil
+}
+
+// sameWriter reports whether a and b are the same writer; writers that
+// are not comparable are taken as different.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() { recover() }()
+	return a == b
 }
 
 func (s *stdio) input(r io.Reader) (*os.File, error) {

@@ -337,3 +337,16 @@ func TestLimits(t *testing.T) {
 		t.Errorf("50 processes started under a limit of 40 pids (exit code %d)", code)
 	}
 }
+
+func TestOneWriterForBothStreams(t *testing.T) {
+	var both bytes.Buffer
+	code, err := sandbox.Run(context.Background(), config(t), sandbox.Process{
+		Args: []string{"sh", "-c", "echo out; echo err >&2; echo out2"}, UID: cnbUID, GID: cnbGID, Stdout: &both, Stderr: &both,
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("got %d, %v", code, err)
+	}
+	if both.String() != "out\nerr\nout2\n" {
+		t.Errorf("got %q", both.String())
+	}
+}
