@@ -17,6 +17,10 @@ gotest=("$GO" test -tags "$tags" -ldflags '-extldflags=-static' -count=1 -timeou
 
 logdir=$(mktemp -d /tmp/kiln-test.XXXXXX)
 chmod 0755 "$logdir"
+# Values the root pass records and the rootless pass must reproduce
+# (testutil.SameAcrossModes), such as the digest of a built image.
+export KILN_TEST_DIGESTS="$logdir/digests"
+mkdir -m 1777 "$KILN_TEST_DIGESTS"
 trap 'rm -rf "$logdir"' EXIT
 fail=0
 
@@ -59,7 +63,7 @@ if [ "$(id -u)" -eq 0 ] && [ -s hack/rootless-packages ]; then
 		log="$logdir/$(basename "$d").log"
 		if ! (cd "$d" && setpriv --reuid "$uid" --regid "$(id -g "$user")" --init-groups --reset-env \
 			env HOME="$(getent passwd "$user" | cut -d: -f6)" KILN_TEST_STRICT="$KILN_TEST_STRICT" \
-			KILN_TEST_BIN="$bindir/kiln" KILN_TEST_ROOTLESS=1 PATH="$(dirname "$(command -v "$GO")"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+			KILN_TEST_BIN="$bindir/kiln" KILN_TEST_ROOTLESS=1 KILN_TEST_DIGESTS="$KILN_TEST_DIGESTS" PATH="$(dirname "$(command -v "$GO")"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
 			./pkg.test -test.v -test.count=1 -test.timeout 20m >"$log" 2>&1); then
 			fail=1
 			grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|--- PASS|    --- PASS)' "$log" | tail -200
