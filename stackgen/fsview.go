@@ -2,6 +2,7 @@ package stackgen
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/stackgen/debian"
 )
 
 // fsView is what an image's layers add up to, as far as stackgen needs to
@@ -27,6 +30,18 @@ type viewEntry struct {
 // wantedFiles are the files whose content stackgen reads from a base.
 var wantedFiles = map[string]bool{
 	"etc/passwd": true, "etc/group": true, "etc/os-release": true, "usr/lib/os-release": true,
+	dpkgStatus: true,
+}
+
+const (
+	dpkgStatus   = "var/lib/dpkg/status"
+	dpkgStatusD  = "var/lib/dpkg/status.d/"
+	maxWantedLen = 64 << 20
+)
+
+// wanted reports whether scanImage keeps the content of name.
+func wanted(name string) bool {
+	return wantedFiles[name] || (strings.HasPrefix(name, dpkgStatusD) && !strings.Contains(name[len(dpkgStatusD):], "."))
 }
 
 // scanImage reads every layer of img in order.
@@ -81,7 +96,7 @@ func (v *fsView) addLayer(i int, l v1.Layer) error {
 			v.remove(name, i, false) // a file replaces a directory and what it held
 		}
 		e := &viewEntry{hdr: h, layer: i}
-		if wantedFiles[name] && h.Typeflag == tar.TypeReg && h.Size < 1<<20 {
+		if wanted(name) && h.Typeflag == tar.TypeReg && h.Size < maxWantedLen {
 			if e.data, err = io.ReadAll(tr); err != nil {
 				return err
 			}
@@ -160,4 +175,31 @@ func (v *fsView) isSymlink(name string) bool {
 // cleanName turns a tar name into a clean relative path; "" for the root.
 func cleanName(name string) string {
 	return strings.TrimPrefix(path.Clean("/"+name), "/")
+}
+
+// installed lists the Debian packages the image records as installed, name
+// to version: dpkg's status database and the per-package files of
+// distroless images in status.d.
+func (v *fsView) installed() map[string]string {
+	out := map[string]string{}
+	add := func(b []byte, needStatus bool) {
+		debian.ReadParagraphs(bytes.NewReader(b), map[string]bool{"Package": true, "Version": true, "Status": true}, func(p debian.Paragraph) error {
+			if needStatus && !strings.HasSuffix(p["Status"], " installed") {
+				return nil
+			}
+			if p["Package"] != "" {
+				out[p["Package"]] = p["Version"]
+			}
+			return nil
+		})
+	}
+	if b, _, ok := v.readFile(dpkgStatus); ok {
+		add(b, true)
+	}
+	for name, e := range v.entries {
+		if strings.HasPrefix(name, dpkgStatusD) && e.data != nil {
+			add(e.data, false)
+		}
+	}
+	return out
 }

@@ -128,7 +128,11 @@ func Resolve(ctx context.Context, spec Spec, opts ...Option) (*Lock, error) {
 				return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
 			}
 		}
-		pkgs, err := index.Resolve(im.spec.Packages, im.spec.Exclude)
+		installed, err := o.installedInBase(ctx, im.spec.Base, arch)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
+		}
+		pkgs, err := index.ResolveOver(im.spec.Packages, im.spec.Exclude, installed)
 		if err != nil {
 			return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
 		}
@@ -157,4 +161,25 @@ func (o *options) pool() (*debian.Pool, error) {
 	}
 	return debian.OpenPool(filepath.Join(o.store.Dir(), "debian"),
 		debian.WithHTTPClient(o.client), debian.WithOffline(o.policy == oci.PullNever), debian.WithLogger(o.logger))
+}
+
+// installedInBase lists the packages a base records as installed, so that
+// they are not laid out again.
+func (o *options) installedInBase(ctx context.Context, base, arch string) (map[string]string, error) {
+	if base == "" {
+		return nil, nil
+	}
+	p, err := ociPlatform(arch)
+	if err != nil {
+		return nil, err
+	}
+	img, err := o.loadBase(ctx, base, p)
+	if err != nil {
+		return nil, err
+	}
+	view, err := scanImage(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	return view.installed(), nil
 }

@@ -180,3 +180,31 @@ func TestResolveErrorsNamePackages(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveOverBase leaves out packages the base's dpkg database already
+// has at a suitable version.
+func TestResolveOverBase(t *testing.T) {
+	ctx := context.Background()
+	repo := testRepo(t)
+	root := busyboxRootfs(t, basePasswd, baseGroup)
+	write(t, filepath.Join(root, "var/lib/dpkg/status"), "Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n\n"+
+		"Package: openssl\nStatus: deinstall ok config-files\nVersion: 3.0\n", 0o644)
+	spec := stackgen.Spec{
+		ID:    "x",
+		Build: stackgen.ImageSpec{Base: "rootfs:" + root, Packages: []string{"busybox", "openssl"}},
+		Run:   stackgen.ImageSpec{Base: "rootfs:" + root},
+		Debian: stackgen.DebianSpec{Architecture: "amd64", Sources: []debian.Source{
+			{URI: repo.URI(), Suites: []string{"stable"}, Components: []string{"main"}, SignedBy: repo.Keyring}}},
+	}
+	lock, err := stackgen.Resolve(ctx, spec, stackgen.WithStore(openStore(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range lock.Build.Packages {
+		got = append(got, p.Name)
+	}
+	if diff := cmp.Diff([]string{"busybox", "openssl"}, got); diff != "" {
+		t.Errorf("packages over a base with libc6 installed (-want +got):\n%s", diff)
+	}
+}

@@ -21,6 +21,15 @@ import (
 // perl-base out of a distroless image). Conflicts and Breaks are not
 // checked.
 func (ix *Index) Resolve(want, exclude []string) ([]*Package, error) {
+	return ix.ResolveOver(want, exclude, nil)
+}
+
+// ResolveOver is Resolve on top of packages already installed (name →
+// version, as a base image's dpkg database lists them): an installed
+// package satisfies a relation its version meets and is not added again; a
+// relation it does not meet selects a package from the index, which then
+// replaces it.
+func (ix *Index) ResolveOver(want, exclude []string, installed map[string]string) ([]*Package, error) {
 	excluded := map[string]bool{}
 	for _, e := range exclude {
 		excluded[e] = true
@@ -41,7 +50,7 @@ func (ix *Index) Resolve(want, exclude []string) ([]*Package, error) {
 	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
-		if satisfiedBy(it.dep, selected, excluded) {
+		if satisfiedBy(it.dep, selected, excluded, installed) {
 			continue
 		}
 		p, err := ix.choose(it.dep, selected)
@@ -81,10 +90,14 @@ func parseRequest(s string) (Relation, error) {
 	return r, nil
 }
 
-// satisfiedBy reports whether a selected or excluded package already meets d.
-func satisfiedBy(d Dependency, selected map[string]*Package, excluded map[string]bool) bool {
+// satisfiedBy reports whether a selected, excluded or installed package
+// already meets d.
+func satisfiedBy(d Dependency, selected map[string]*Package, excluded map[string]bool, installed map[string]string) bool {
 	for _, r := range d {
 		if excluded[r.Name] {
+			return true
+		}
+		if v, ok := installed[r.Name]; ok && selected[r.Name] == nil && r.Satisfied(v) {
 			return true
 		}
 		if p := selected[r.Name]; p != nil && r.Satisfied(p.Version) {

@@ -219,3 +219,16 @@ func TestParseRelations(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveOver(t *testing.T) {
+	ix := testIndex(t)
+	installed := map[string]string{"libc6": "2.36-9", "libgcc-s1": "12.2", "perl-base": "5.36", "dpkg": "1.20"}
+	pkgs, err := ix.ResolveOver([]string{"python3", "dpkg (>= 1.21)"}, nil, installed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// libc6 2.36-9 meets python3's plain dependency; dpkg 1.20 is too old.
+	if diff := cmp.Diff([]string{"dpkg=1.21", "python3=3.11.2-1"}, names(pkgs)); diff != "" {
+		t.Errorf("ResolveOver (-want +got):\n%s", diff)
+	}
+}
