@@ -61,7 +61,7 @@ func Start(ctx context.Context, cfg Config) (*Container, error) {
 		return nil, err
 	}
 	cleanStale(stateDir, log)
-	if !m.cgroupLimits() && (cfg.Limits.Memory > 0 || cfg.Limits.PIDs > 0 || cfg.Limits.CPUs > 0) {
+	if !m.cgroupLimits() && cfg.Limits.cgroups() {
 		log.Info("cgroup limits skipped: kiln cannot create cgroups without root")
 	}
 

@@ -30,7 +30,10 @@
 // orphans and starts, on request, one zygote per uid:gid (zygote.go).
 // Rootless, a zygote gets a nested user namespace mapping its uid:gid onto
 // the container's root, that is onto the caller: a buildpack sees uid 1000
-// and the files it writes on a bind belong to the invoking user. As root,
+// and the files it writes on a bind belong to the invoking user. With a
+// single id mapped, files of the caller (a root filesystem unpacked by
+// the caller, say) appear as the process's own, and files of anyone else
+// as 65534 (nobody); the image's ownership is not kept. As root,
 // the zygote is simply setuid, so its files belong to that host uid, which
 // may be a real account on the host: give writable binds to that uid
 // first. A zygote drops every capability, is not dumpable, loads the

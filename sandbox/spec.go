@@ -147,6 +147,11 @@ func cgroupConfig(cfg Config, m mode, id string) *cgroups.Cgroup {
 	if !m.cgroupLimits() {
 		return &cgroups.Cgroup{Parent: "kiln", Name: id, Rootless: true, Resources: &cgroups.Resources{}}
 	}
+	if !cfg.Limits.cgroups() {
+		// Nothing to enforce: a cgroup file system root cannot write (in
+		// a container, say) must not stop the container.
+		return &cgroups.Cgroup{Parent: "kiln", Name: id, Rootless: true, Resources: &cgroups.Resources{}}
+	}
 	r := &cgroups.Resources{Memory: cfg.Limits.Memory}
 	if cfg.Limits.PIDs > 0 {
 		p := cfg.Limits.PIDs
@@ -162,6 +167,9 @@ func cgroupConfig(cfg Config, m mode, id string) *cgroups.Cgroup {
 	// container can mknod.
 	return &cgroups.Cgroup{Parent: "kiln", Name: id, Resources: r}
 }
+
+// cgroups reports whether l asks for cgroup limits.
+func (l Limits) cgroups() bool { return l.Memory > 0 || l.PIDs > 0 || l.CPUs > 0 }
 
 // rlimits are set explicitly: inherited ones differ between root and users.
 func rlimits(l Limits) []configs.Rlimit {
