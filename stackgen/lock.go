@@ -109,14 +109,14 @@ func Resolve(ctx context.Context, spec Spec, opts ...Option) (*Lock, error) {
 		}
 		arch, err := o.debianArch(ctx, spec, im.spec)
 		if err != nil {
-			return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
+			return nil, fmt.Errorf("resolving %s.packages: %w", im.name, err)
 		}
 		if im.prev != nil && !o.relock && im.prev.current(im.spec, arch) {
 			*im.dst = *im.prev
 			continue
 		}
 		if o.policy == oci.PullNever && im.prev != nil {
-			return nil, fmt.Errorf("resolving %s image packages: %w (and the pull policy is never)", im.name, ErrStaleLock)
+			return nil, fmt.Errorf("resolving %s.packages: %w (and the pull policy is never)", im.name, ErrStaleLock)
 		}
 		if index == nil || index.Arch() != arch {
 			o.report(im.name, "reading package indexes", arch)
@@ -125,16 +125,16 @@ func Resolve(ctx context.Context, spec Spec, opts ...Option) (*Lock, error) {
 				return nil, err
 			}
 			if index, err = pool.LoadIndex(ctx, spec.Debian.Sources, arch); err != nil {
-				return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
+				return nil, fmt.Errorf("resolving %s.packages: %w", im.name, err)
 			}
 		}
 		installed, err := o.installedInBase(ctx, im.spec.Base, arch)
 		if err != nil {
-			return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
+			return nil, fmt.Errorf("resolving %s.packages: %w", im.name, err)
 		}
 		pkgs, err := index.ResolveOver(im.spec.Packages, im.spec.Exclude, installed)
 		if err != nil {
-			return nil, fmt.Errorf("resolving %s image packages: %w", im.name, err)
+			return nil, fmt.Errorf("resolving %s.packages: %w", im.name, err)
 		}
 		*im.dst = LockedImage{Architecture: arch, Requested: sorted(im.spec.Packages), Exclude: sorted(im.spec.Exclude)}
 		for _, p := range pkgs {

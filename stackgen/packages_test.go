@@ -170,7 +170,7 @@ func TestResolveErrorsNamePackages(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{[]string{"nosuch"}, debian.ErrUnknownPackage, "resolving run image packages: nosuch: no such package"},
+		{[]string{"nosuch"}, debian.ErrUnknownPackage, "resolving run.packages: nosuch: no such package"},
 		{[]string{"busybox", "libc6 (>= 3)"}, debian.ErrUnresolvable, "libc6 (>= 3): no version satisfies it"},
 	} {
 		spec := stackgen.Spec{ID: "x", Run: stackgen.ImageSpec{Packages: tt.pkgs}, Debian: stackgen.DebianSpec{Architecture: "amd64", Sources: src}}

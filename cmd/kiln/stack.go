@@ -127,7 +127,7 @@ func runStackCreate(cmd *cobra.Command, g *globalFlags, f *stackFlags) error {
 	if len(spec.Build.Packages)+len(spec.Run.Packages) > 0 {
 		lock, err := stackgen.Resolve(ctx, spec, opts...)
 		if err != nil {
-			return err
+			return f.inConfig(err)
 		}
 		if lockPath != "" && (spec.Lock == nil || !reflect.DeepEqual(*spec.Lock, *lock)) {
 			if err := lock.WriteFile(lockPath); err != nil {
@@ -139,7 +139,7 @@ func runStackCreate(cmd *cobra.Command, g *globalFlags, f *stackFlags) error {
 	}
 	build, run, err := stackgen.Generate(ctx, spec, opts...)
 	if err != nil {
-		return err
+		return f.inConfig(err)
 	}
 	ociOpts, err := g.ociOptions(stderr)
 	if err != nil {
@@ -155,6 +155,14 @@ func runStackCreate(cmd *cobra.Command, g *globalFlags, f *stackFlags) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "build %s %s\nrun %s %s\n", f.buildOutput, bd, f.runOutput, rd)
 	return nil
+}
+
+// inConfig names the stack.toml in an error about what it describes.
+func (f *stackFlags) inConfig(err error) error {
+	if f.config == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", f.config, err)
 }
 
 // spec builds the stack spec from --config (and its lock) and the flags,
