@@ -47,7 +47,7 @@ func (o *options) packageLayer(ctx context.Context, image string, pkgs []debian.
 		o.report(image, "fetching package", p.String())
 		file, err := pool.Fetch(ctx, p.DownloadURL(), p.SHA256, p.Size)
 		if err != nil {
-			return nil, fmt.Errorf("fetching package %s: %w", p, err)
+			return nil, err // names the URL, hence the package
 		}
 		if err := u.deb(file, p.Name); err != nil {
 			return nil, fmt.Errorf("unpacking package %s: %w", p, err)
