@@ -140,6 +140,27 @@ func TestRun(t *testing.T) {
 	}
 }
 
+func TestRunVolumes(t *testing.T) {
+	img := busyboxImage(t)
+	rw, ro := t.TempDir(), t.TempDir()
+	os.Chmod(rw, 0o777) // as root the process is uid 1000 on the host
+	os.WriteFile(filepath.Join(ro, "in"), []byte("from the host\n"), 0o644)
+	file := filepath.Join(t.TempDir(), "single")
+	os.WriteFile(file, []byte("one file\n"), 0o644)
+	out, errOut, code := kilnRun(t, "",
+		"--volume", rw+":/out", "--volume", ro+":/srv/in:ro", "--volume", file+":/etc/single:ro",
+		"--entrypoint", "sh", img, "-c", "cat /srv/in/in /etc/single; echo made > /out/f; echo x > /srv/in/x || echo read-only")
+	if code != 0 || out != "from the host\none file\nread-only\n" {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+	if b, err := os.ReadFile(filepath.Join(rw, "f")); err != nil || string(b) != "made\n" {
+		t.Errorf("the rw volume got %q, %v", b, err)
+	}
+	if _, _, code := kilnRun(t, "", "--volume", "relative", img); code == 0 {
+		t.Error("a malformed --volume was accepted")
+	}
+}
+
 func TestRunNetwork(t *testing.T) {
 	img := busyboxImage(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
