@@ -32,6 +32,9 @@ func (o *options) readImage(ctx context.Context, ref string) (v1.Image, error) {
 	if o.store != nil {
 		opts = append(opts, oci.WithStore(o.store))
 	}
+	if o.platform != nil {
+		opts = append(opts, oci.WithPlatform(*o.platform))
+	}
 	img, err := oci.Read(ctx, r, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("reading base %s: %w", ref, err)

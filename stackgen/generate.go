@@ -39,6 +39,9 @@ const (
 // are resolved first (see Resolve). Generate needs WithStore.
 func Generate(ctx context.Context, spec Spec, opts ...Option) (build, run v1.Image, err error) {
 	o, err := makeOptions(opts)
+	if err == nil {
+		err = o.forSpec(spec)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,8 @@
 package stackgen_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"os"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/oci"
@@ -195,4 +198,44 @@ func mustDiffID(t *testing.T, l interface{ DiffID() (v1.Hash, error) }) v1.Hash 
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestRootfsTarballs reads a root filesystem tar plain, gzip- and
+// zstd-compressed, to the same image.
+func TestRootfsTarballs(t *testing.T) {
+	ctx := context.Background()
+	root := busyboxRootfs(t, basePasswd, baseGroup)
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "rootfs.tar")
+	if out, err := exec.Command("tar", "--numeric-owner", "--owner=0", "--group=0", "-C", root, "-cf", plain, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz, zs bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write(b)
+	gw.Close()
+	zw, _ := zstd.NewWriter(&zs)
+	zw.Write(b)
+	zw.Close()
+	write(t, plain+".gz", gz.String(), 0o644)
+	write(t, plain+".zst", zs.String(), 0o644)
+	var digests []string
+	for _, p := range []string{plain, plain + ".gz", plain + ".zst"} {
+		_, run, err := stackgen.Generate(ctx, stackgen.Spec{ID: "x", Build: stackgen.ImageSpec{Base: "rootfs:" + p}, Run: stackgen.ImageSpec{Base: "rootfs:" + p}},
+			stackgen.WithStore(openStore(t)))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		digests = append(digests, digest(t, run).String())
+		if fs := files(t, run); fs["bin/busybox"].hdr == nil || fs["bin/sh"].hdr.Linkname != "busybox" {
+			t.Errorf("%s: busybox or its sh link missing", p)
+		}
+	}
+	if digests[0] != digests[1] || digests[0] != digests[2] {
+		t.Errorf("digests differ by compression: %v", digests)
+	}
 }

@@ -93,6 +93,9 @@ func sorted(s []string) []string {
 // policy is never). An image without packages gets an empty entry.
 func Resolve(ctx context.Context, spec Spec, opts ...Option) (*Lock, error) {
 	o, err := makeOptions(opts)
+	if err == nil {
+		err = o.forSpec(spec)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -21,6 +23,20 @@ type options struct {
 	logger   *slog.Logger
 	relock   bool
 	progress func(Progress)
+	platform *v1.Platform // from the spec's Debian architecture: picks a base from an index
+}
+
+// forSpec sets what the spec decides about reading bases.
+func (o *options) forSpec(spec Spec) error {
+	if spec.Debian.Architecture == "" {
+		return nil
+	}
+	p, err := ociPlatform(spec.Debian.Architecture)
+	if err != nil {
+		return err
+	}
+	o.platform = &p
+	return nil
 }
 
 func makeOptions(opts []Option) (*options, error) {
