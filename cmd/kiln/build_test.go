@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
+	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// buildStack makes a busybox stack in dir with `kiln stack create`: a root
+// filesystem with every busybox applet, then build and run images in the
+// layout dir/stack. The stack id is the walkthrough's.
+func buildStack(t *testing.T, dir, store string) {
+	t.Helper()
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		testutil.Skip(t, "busybox-static is not installed (make deps)")
+	}
+	root := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "etc", "tmp", "root"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(root, d), 0o755) // whatever the umask
+	}
+	write := func(name, content string, mode os.FileMode) {
+		p := filepath.Join(root, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bin/busybox", string(bb), 0o755)
+	write("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644)
+	write("etc/group", "root:x:0:\n", 0o644)
+	write("etc/os-release", "ID=busybox\nVERSION_ID=1\n", 0o644)
+	list, err := exec.Command("/bin/busybox", "--list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range strings.Fields(string(list)) {
+		if a != "busybox" {
+			if err := os.Symlink("busybox", filepath.Join(root, "bin", a)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, errOut, code := kilnImage(t, "--store", store, "stack", "create",
+		"--id", "io.github.future-architect.samples.debian",
+		"--build-base", "rootfs:"+root, "--run-base", "rootfs:"+root,
+		"--build-output", "oci:stack:build", "--run-output", "oci:stack:run")
+	if code != 0 {
+		t.Fatalf("kiln stack create: exit %d\n%s", code, errOut)
+	}
+}
+
+// writeBuilder writes a builder.toml in the walkthrough's old [stack] form
+// with the given buildpack directories (relative to testdata) and order.
+func writeBuilder(t *testing.T, dir string, ids []string, bps ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, bp := range bps {
+		abs := filepath.Join(pkgDir, "testdata", "buildpacks", bp)
+		b.WriteString("[[buildpacks]]\nuri = \"" + abs + "\"\n\n")
+	}
+	b.WriteString("[[order]]\n")
+	for _, id := range ids {
+		b.WriteString("  [[order.group]]\n  id = \"" + id + "\"\n")
+	}
+	b.WriteString("\n[stack]\nid = \"io.github.future-architect.samples.debian\"\n" +
+		"build-image = \"oci:stack:build\"\nrun-image = \"oci:stack:run\"\n")
+	p := filepath.Join(dir, "builder.toml")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// buildEnvDir is a working directory with a busybox stack in it: references
+// are relative to it (so images record the same names on every run).
+type buildEnvDir struct {
+	dir, store, app string
+}
+
+func newBuildEnv(t *testing.T) buildEnvDir {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	e := buildEnvDir{dir: dir, store: filepath.Join(dir, "store"), app: filepath.Join(dir, "app")}
+	buildStack(t, dir, e.store)
+	if err := os.MkdirAll(e.app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"app.sh": "echo \"app: $(hitool) args=$*\"\n",
+		"README": "kiln test app\n",
+	} {
+		if err := os.WriteFile(filepath.Join(e.app, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(e.app, name), 0o644)
+	}
+	os.Chmod(e.app, 0o755)
+	return e
+}
+
+// kiln runs the CLI in-process with e's store.
+func (e buildEnvDir) kiln(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return kilnImage(t, append([]string{"--store", e.store}, args...)...)
+}
+
+func TestBuildAndRun(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
+	out, errOut, code := e.kiln(t, "build", "oci:out:app", "--builder", builder, "--path", e.app, "--report", "report.json")
+	if code != 0 {
+		t.Fatalf("kiln build: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"===> DETECTING\n1 of 1 buildpacks participating\nexample/hello 0.0.1\n",
+		"===> BUILDING\n---> Building hello as 1000:1000 in /workspace, HOME=/home/cnb\n---> Done\n",
+		"===> EXPORTING\nAdding layer 'example/hello:tools'\nAdding 1/1 app layer(s)\n",
+		"Setting default process type 'web'\n",
+		"Successfully built image oci:out:app\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("build output lacks %q:\n%s", want, out)
+		}
+	}
+
+	ref, err := oci.ParseReference("oci:out:app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := oci.Read(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("validating the built image: %v", err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.SameAcrossModes(t, "TestBuildAndRun digest", digest.String())
+
+	var report struct {
+		Digest string
+		Layers []lifecycle.LayerReport
+		Phases []struct{ Phase string }
+	}
+	b, err := os.ReadFile("report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &report); err != nil {
+		t.Fatal(err)
+	}
+	if report.Digest != digest.String() {
+		t.Errorf("report digest %s, image %s", report.Digest, digest)
+	}
+	var phases, layers []string
+	for _, p := range report.Phases {
+		phases = append(phases, p.Phase)
+	}
+	for _, l := range report.Layers {
+		layers = append(layers, l.ID)
+	}
+	if diff := cmp.Diff([]string{"prepare", "detect", "build", "export", "write"}, phases); diff != "" {
+		t.Errorf("report phases (-want +got):\n%s", diff)
+	}
+	wantLayers := []string{"example/hello:tools", "slice-1", "buildpacksio/lifecycle:launcher",
+		"buildpacksio/lifecycle:config", "buildpacksio/lifecycle:process-types"}
+	if diff := cmp.Diff(wantLayers, layers); diff != "" {
+		t.Errorf("report layers (-want +got):\n%s", diff)
+	}
+
+	// The image runs in kiln's sandbox: the default process with its default
+	// args, user args replacing them, and another process by /cnb/process.
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"default process", []string{"oci:out:app"}, "app: tool says hi args=default-arg\n"},
+		{"user args", []string{"oci:out:app", "x", "y"}, "app: tool says hi args=x y\n"},
+		{"process type", []string{"--entrypoint", "/cnb/process/tool", "oci:out:app"}, "tool says hi\n"},
+		{"launch env override", []string{"-e", "GREETING=yo", "--entrypoint", "tool", "oci:out:app"}, "tool says yo\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, errOut, code := e.kiln(t, append([]string{"run"}, tc.args...)...)
+			if code != 0 || got != tc.want {
+				t.Errorf("kiln run %v: exit %d, %q; want %q\n%s", tc.args, code, got, tc.want, errOut)
+			}
+		})
+	}
+
+	// A second build of the same inputs gives the same image.
+	out2, errOut, code := e.kiln(t, "build", "oci:out:again", "--builder", builder, "--path", e.app)
+	if code != 0 {
+		t.Fatalf("second kiln build: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out2, "*** Images ("+digest.Hex[:12]+")") {
+		t.Errorf("second build gave another digest than %s:\n%s", digest, out2)
+	}
+}
+
+func TestBuildWalkthroughEmpty(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"buildpacks/empty"}, "empty")
+	out, errOut, code := e.kiln(t, "build", "oci:out:empty", "--builder", builder, "--path", e.app)
+	if code != 0 {
+		t.Fatalf("kiln build: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"buildpacks/empty 0.0.1\n",
+		"---> Building Empty Buildpack\n---> Done\n",
+		"Adding 1/1 app layer(s)\n",
+		"Warning: default process type 'web' not present in list []\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("build output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "process-types") {
+		t.Errorf("an image without processes got a process-types layer:\n%s", out)
+	}
+	// With no default process the entrypoint is the bare launcher, which
+	// needs a command (exit 82 without one), as in the reference lifecycle.
+	got, _, code := e.kiln(t, "run", "oci:out:empty")
+	if code != 82 {
+		t.Errorf("running an image without a default process: exit %d, %q; want 82", code, got)
+	}
+	got, errOut, code = e.kiln(t, "run", "oci:out:empty", "--", "/bin/cat", "README")
+	if code != 0 || got != "kiln test app\n" {
+		t.Errorf("launcher -- cat README: exit %d, %q\n%s", code, got, errOut)
+	}
+}
+
+func TestBuildExitCodes(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
+	empty := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no group passed", []string{"--path", empty}, 20, "no buildpack group passed detection"},
+		{"buildpack build failed", []string{"--path", e.app, "--env", "FAIL_BUILD=1"}, 51, "failing as asked"},
+		{"unknown default process", []string{"--path", e.app, "--default-process", "worker"}, 62, "worker"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := e.kiln(t, append([]string{"build", "oci:out:fail", "--builder", builder}, tc.args...)...)
+			if code != tc.code || !strings.Contains(out+errOut, tc.msg) {
+				t.Errorf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", code, tc.code, tc.msg, out, errOut)
+			}
+		})
+	}
+}
+
+// pkgDir is the package directory, read before tests change directory.
+var pkgDir = func() string {
+	d, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return d
+}()
+
+// TestBuiltImageRunsInRunc proves the built image is a standard OCI image:
+// umoci unpacks it into a runtime bundle and runc runs its default process.
+func TestBuiltImageRunsInRunc(t *testing.T) {
+	for _, tool := range []string{"umoci", "runc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testutil.Skip(t, tool+" is not installed (make deps)")
+		}
+	}
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
+	if out, errOut, code := e.kiln(t, "build", "oci:out:app", "--builder", builder, "--path", e.app); code != 0 {
+		t.Fatalf("kiln build: exit %d\n%s\n%s", code, out, errOut)
+	}
+	bundle := filepath.Join(e.dir, "bundle")
+	unpack := []string{"unpack", "--image", "out:app", bundle}
+	if testutil.Rootless() {
+		unpack = append([]string{"unpack", "--rootless"}, unpack[1:]...)
+	}
+	if out, err := exec.Command("umoci", unpack...).CombinedOutput(); err != nil {
+		t.Fatalf("umoci %v: %v\n%s", unpack, err, out)
+	}
+	// A test has no terminal to give the container.
+	cfgPath := filepath.Join(bundle, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	spec["process"].(map[string]any)["terminal"] = false
+	if raw, err = json.Marshal(spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(e.dir, "runc-state")
+	id := "kiln-test-" + filepath.Base(e.dir)
+	cmd := exec.Command("runc", "--root", state, "run", "--bundle", bundle, id)
+	out, err := cmd.CombinedOutput()
+	exec.Command("runc", "--root", state, "delete", "--force", id).Run()
+	if err != nil {
+		t.Fatalf("runc run: %v\n%s", err, out)
+	}
+	if got, want := string(out), "app: tool says hi args=default-arg\n"; got != want {
+		t.Errorf("runc run printed %q, want %q", got, want)
+	}
+}

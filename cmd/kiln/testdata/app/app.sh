@@ -1,0 +1,1 @@
+echo "app: $(hitool) args=$*"
