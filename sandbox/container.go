@@ -51,7 +51,7 @@ func Start(ctx context.Context, cfg Config) (*Container, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := currentMode()
-	if m.rootless {
+	if m.rootless && !m.euid0 {
 		if err := userNSBlocker("/proc/sys", true); err != nil {
 			return nil, err
 		}

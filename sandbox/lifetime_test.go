@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/sandbox"
 )
 
@@ -210,4 +211,24 @@ func helperMain(spec string) {
 	go c.Run(context.Background(), p)
 	fmt.Println("ready")
 	time.Sleep(time.Hour)
+}
+
+// TestInsideAUserNamespace runs tests again with kiln as root inside a user
+// namespace that maps nothing else (as under rootless podman or
+// `unshare -r`): the sandbox must take its user-namespace path.
+func TestInsideAUserNamespace(t *testing.T) {
+	if os.Getenv("KILN_TEST_NESTED") != "" {
+		return
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		testutil.Skip(t, "unshare (util-linux) is not installed")
+	}
+	cmd := exec.Command(unshare, "-Urm", os.Args[0], "-test.v",
+		"-test.run=^(TestIdentityAndPrivileges|TestWritableBindOwnership|TestManyProcessesInOneContainer|TestCancelKillsTheTree)$")
+	cmd.Env = append(os.Environ(), "KILN_TEST_NESTED=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestWritableBindOwnership") {
+		t.Fatalf("%v:\n%s", err, out)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
@@ -68,6 +69,16 @@ func busyboxRootfs(t testing.TB) string {
 		}
 	}
 	return dir
+}
+
+// userNSMode reports whether the sandbox runs in its user namespace mode:
+// kiln is not root, or is root only inside a user namespace.
+func userNSMode() bool {
+	if os.Geteuid() != 0 {
+		return true
+	}
+	b, err := os.ReadFile("/proc/self/uid_map")
+	return err == nil && strings.Join(strings.Fields(string(b)), " ") != "0 0 4294967295"
 }
 
 // stateDir is a private state directory for one test.

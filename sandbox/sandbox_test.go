@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/sandbox"
 )
 
@@ -128,7 +127,7 @@ func TestWritableBindOwnership(t *testing.T) {
 	cfg := config(t)
 	layers := t.TempDir()
 	wantUID, wantGID := os.Getuid(), os.Getgid() // rootless: the invoking user
-	if !testutil.Rootless() {
+	if !userNSMode() {
 		// As root the process is host uid 1000; the caller hands it the
 		// directory, as the lifecycle wiring does.
 		if err := os.Chown(layers, cnbUID, cnbGID); err != nil {
@@ -332,7 +331,7 @@ func TestLimits(t *testing.T) {
 	if !strings.HasPrefix(out, "512\n") {
 		t.Errorf("RLIMIT_NOFILE: got %q, want 512", out)
 	}
-	if testutil.Rootless() {
+	if userNSMode() {
 		if code != 0 || !strings.Contains(out, "all-started") {
 			t.Errorf("exit code %d, output %q", code, out)
 		}

@@ -14,15 +14,22 @@ import (
 
 // mode is how the container relates to the calling user.
 type mode struct {
-	rootless bool // euid ≠ 0: a user namespace maps the caller to container root
+	// rootless: a user namespace maps the caller to container root, and
+	// processes get nested ones. That is the case when kiln is not root,
+	// and also when it is root only inside a user namespace (under
+	// `unshare -r`, rootless podman …), where other ids may be unmapped.
+	rootless bool
+	euid0    bool // the caller's euid is 0 (libcontainer's RootlessEUID is the opposite)
 	inUserNS bool // the caller itself runs in a user namespace (cgroups are not ours)
 	uid, gid int  // the caller's euid and egid
 }
 
 func currentMode() mode {
+	inNS := userns.RunningInUserNS()
 	return mode{
-		rootless: os.Geteuid() != 0,
-		inUserNS: userns.RunningInUserNS(),
+		rootless: os.Geteuid() != 0 || inNS,
+		euid0:    os.Geteuid() == 0,
+		inUserNS: inNS,
 		uid:      os.Geteuid(),
 		gid:      os.Getegid(),
 	}
@@ -126,7 +133,7 @@ func containerConfig(cfg Config, m mode, id, root string, view []viewMount, moun
 		// newgidmap (it then denies setgroups itself).
 		c.UIDMappings = []configs.IDMap{{ContainerID: 0, HostID: int64(m.uid), Size: 1}}
 		c.GIDMappings = []configs.IDMap{{ContainerID: 0, HostID: int64(m.gid), Size: 1}}
-		c.RootlessEUID = true
+		c.RootlessEUID = !m.euid0
 	}
 	for _, v := range view {
 		c.Mounts = append(c.Mounts, bindMount(v.source, v.dest, true))
@@ -218,3 +225,9 @@ func shimCapabilities(m mode) *configs.Capabilities {
 	}
 	return &configs.Capabilities{Bounding: caps, Effective: caps, Permitted: caps}
 }
+
+// Rootless reports whether containers run in a user namespace that maps
+// the caller: kiln is not root, or is root only inside a user namespace.
+// Root filesystems for the sandbox should then be unpacked rootless (no
+// ownership, no device nodes), since the container cannot show other ids.
+func Rootless() bool { return currentMode().rootless }

@@ -102,8 +102,7 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 	if err != nil {
 		return err
 	}
-	rootless := os.Geteuid() != 0
-	rootfs, err := store.Rootfs(ctx, img, oci.UnpackOptions{Rootless: rootless})
+	rootfs, err := store.Rootfs(ctx, img, oci.UnpackOptions{Rootless: sandbox.Rootless()})
 	if err != nil {
 		return err
 	}
