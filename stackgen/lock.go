@@ -163,7 +163,10 @@ func (o *options) pool() (*debian.Pool, error) {
 		return nil, fmt.Errorf("opening the package pool: %w", ErrNoStore)
 	}
 	return debian.OpenPool(filepath.Join(o.store.Dir(), "debian"),
-		debian.WithHTTPClient(o.client), debian.WithOffline(o.policy == oci.PullNever), debian.WithLogger(o.logger))
+		debian.WithHTTPClient(o.client), debian.WithOffline(o.policy == oci.PullNever), debian.WithLogger(o.logger),
+		debian.WithSkipped(func(s debian.Source, suite string, err error) {
+			o.report("", "skipping apt source", fmt.Sprintf("%s %s: %v", s.URI, suite, err))
+		}))
 }
 
 // installedInBase lists the packages a base records as installed, so that

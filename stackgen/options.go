@@ -101,7 +101,7 @@ func WithProgress(f func(Progress)) Option {
 
 // Progress reports one step of Generate or Resolve.
 type Progress struct {
-	Image string // "build" or "run"
+	Image string // "build", "run", or "" for a step about both
 	Step  string // e.g. "reading base", "fetching package", "writing layer"
 	Name  string // what the step is about: a reference, a package
 }

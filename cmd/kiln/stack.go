@@ -252,7 +252,11 @@ func (g *globalFlags) stackOptions(stderr io.Writer, relock bool) ([]stackgen.Op
 		stackgen.WithLogger(g.logger(stderr)),
 		stackgen.WithRelock(relock),
 		stackgen.WithProgress(func(p stackgen.Progress) {
-			if p.Name != "" {
+			switch {
+			case p.Name == "":
+			case p.Image == "":
+				fmt.Fprintf(stderr, "%s %s\n", p.Step, p.Name)
+			default:
 				fmt.Fprintf(stderr, "%s: %s %s\n", p.Image, p.Step, p.Name)
 			}
 		}),
@@ -301,6 +305,10 @@ func stackMachineSources() ([]debian.Source, error) {
 	}
 	if len(srcs) == 0 {
 		return nil, errors.New("no apt sources on this machine: add [[debian.sources]] to stack.toml or pass --apt-source")
+	}
+	// As apt does, carry on past a machine source that cannot be read.
+	for i := range srcs {
+		srcs[i].Optional = true
 	}
 	return stackDefaultKeyring(srcs), nil
 }

@@ -44,6 +44,20 @@ func (ix *Index) Add(p *Package) {
 	}
 }
 
+// merge adds the packages of other, in name order.
+func (ix *Index) merge(other *Index) {
+	names := make([]string, 0, len(other.byName))
+	for n := range other.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, p := range other.byName[n] {
+			ix.Add(p)
+		}
+	}
+}
+
 // ReadPackages adds the packages of a Packages file (uncompressed) read from
 // r; uri is the repository their Filename fields are relative to.
 func (ix *Index) ReadPackages(r io.Reader, uri string) error {

@@ -13,6 +13,7 @@ type options struct {
 	client  *http.Client
 	offline bool
 	logger  *slog.Logger
+	skipped func(Source, string, error)
 }
 
 func makeOptions(opts []Option) options {
@@ -33,3 +34,9 @@ func WithOffline(offline bool) Option { return func(o *options) { o.offline = of
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithSkipped is called for each suite of an Optional source that could not
+// be read, with the error; LoadIndex then goes on without it.
+func WithSkipped(f func(src Source, suite string, err error)) Option {
+	return func(o *options) { o.skipped = f }
+}

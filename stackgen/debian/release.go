@@ -24,7 +24,8 @@ import (
 // Trusted), then fetches the Packages file the InRelease lists (.gz, else
 // .xz, else uncompressed) into the pool, verified against the SHA256 the
 // InRelease gives. Offline, the InRelease last fetched for each suite is used
-// and the Packages files must be in the pool. Valid-Until is not checked.
+// and the Packages files must be in the pool. Valid-Until is not checked. A
+// suite of an Optional source that fails is skipped as a whole.
 func (p *Pool) LoadIndex(ctx context.Context, sources []Source, arch string) (*Index, error) {
 	ix := NewIndex(arch)
 	for _, s := range sources {
@@ -32,7 +33,17 @@ func (p *Pool) LoadIndex(ctx context.Context, sources []Source, arch string) (*I
 			continue
 		}
 		for _, suite := range s.Suites {
-			if err := p.loadSuite(ctx, ix, s, suite, arch); err != nil {
+			sub := NewIndex(arch)
+			err := p.loadSuite(ctx, sub, s, suite, arch)
+			if err == nil {
+				ix.merge(sub)
+			}
+			switch {
+			case err != nil && s.Optional && ctx.Err() == nil:
+				if p.opts.skipped != nil {
+					p.opts.skipped(s, suite, err)
+				}
+			case err != nil:
 				return nil, fmt.Errorf("loading index of %s %s: %w", s.URI, suite, err)
 			}
 		}

@@ -142,3 +142,24 @@ func TestReadDebRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionalSourceSkipped(t *testing.T) {
+	repo := writeTestRepo(t)
+	good := debian.Source{URI: repo.URI(), Suites: []string{"stable"}, Components: []string{"main"}, SignedBy: repo.Keyring}
+	gone := debian.Source{URI: "file:" + filepath.Join(t.TempDir(), "nothing"), Suites: []string{"stable"}, Components: []string{"main"}, Trusted: true}
+	var skipped []string
+	pool, _ := debian.OpenPool(t.TempDir(), debian.WithSkipped(func(s debian.Source, suite string, err error) {
+		skipped = append(skipped, s.URI+" "+suite)
+	}))
+	if _, err := pool.LoadIndex(context.Background(), []debian.Source{good, gone}, "amd64"); err == nil {
+		t.Error("a source that cannot be read must fail LoadIndex unless it is optional")
+	}
+	gone.Optional = true
+	ix, err := pool.LoadIndex(context.Background(), []debian.Source{good, gone}, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != 2 || len(skipped) != 1 || skipped[0] != gone.URI+" stable" {
+		t.Errorf("index of %d packages, skipped %v", ix.Len(), skipped)
+	}
+}

@@ -23,6 +23,11 @@ type Source struct {
 	SignedBy string
 	// Trusted skips the signature check, as apt's trusted=yes does.
 	Trusted bool
+	// Optional makes a failure to read the source's indexes skip the source
+	// (reported through WithSkipped) instead of failing LoadIndex, as apt
+	// carries on past an unreachable repository. The CLI sets it for the
+	// machine's own sources.
+	Optional bool
 }
 
 // ParseSources parses an apt source list. name is used in errors and picks
