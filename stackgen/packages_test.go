@@ -208,3 +208,46 @@ func TestResolveOverBase(t *testing.T) {
 		t.Errorf("packages over a base with libc6 installed (-want +got):\n%s", diff)
 	}
 }
+
+// TestHostilePackage lays out a package whose entries try to climb out of
+// the staging directory, by name, through symlinks and by hard link: every
+// write stays inside, and no host file enters the image.
+func TestHostilePackage(t *testing.T) {
+	ctx := context.Background()
+	outside := t.TempDir()
+	repo := debtest.WriteRepo(t, filepath.Join(t.TempDir(), "repo"), "amd64", []debtest.Deb{{
+		Name: "evil", Version: "1", Arch: "amd64", Files: []debtest.File{
+			{Name: "../../../../../../" + outside + "/byname", Mode: 0o644, Content: "x"},
+			{Name: "./abs", Link: outside},
+			{Name: "./abs/viaabs", Mode: 0o644, Content: "x"},
+			{Name: "./rel", Link: "../../../../../../../../" + outside},
+			{Name: "./rel/viarel", Mode: 0o644, Content: "x"},
+			{Name: "./etc/", Dir: true, Mode: 0o755},
+			{Name: "./etc/hostname", Mode: 0o644, Content: "evil\n"},
+			{Name: "./hl", Hard: "../../../../../../etc/hostname"},
+		},
+	}})
+	spec := stackgen.Spec{
+		ID:    "x",
+		Run:   stackgen.ImageSpec{Packages: []string{"evil"}},
+		Build: stackgen.ImageSpec{Packages: []string{"evil"}},
+		Debian: stackgen.DebianSpec{Architecture: "amd64", Sources: []debian.Source{
+			{URI: repo.URI(), Suites: []string{"stable"}, Components: []string{"main"}, SignedBy: repo.Keyring}}},
+	}
+	_, run, err := stackgen.Generate(ctx, spec, stackgen.WithStore(openStore(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("the package wrote outside the staging directory: %v", entries)
+	}
+	fs := files(t, run)
+	if h := fs["hl"].hdr; h == nil || h.Linkname != "etc/hostname" {
+		t.Errorf("hard link to ../../etc/hostname = %+v, want a link to the package's own etc/hostname", h)
+	}
+	for _, name := range []string{strings.TrimPrefix(outside, "/") + "/byname", strings.TrimPrefix(outside, "/") + "/viaabs"} {
+		if fs[name].hdr == nil {
+			t.Errorf("%s: want the entry kept inside the image", name)
+		}
+	}
+}

@@ -24,13 +24,14 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-// File is an entry of a package's data.tar. A Dir entry has Mode with
-// fs.ModeDir semantics expressed through Type; Link makes a symlink.
+// File is an entry of a package's data.tar: a directory (Dir), a symlink
+// (Link), a hard link (Hard) or else a regular file with Content.
 type File struct {
 	Name    string // "usr/bin/hello"
 	Mode    int64  // permission bits
 	Content string
 	Link    string // symlink target when set
+	Hard    string // hard link target when set
 	Dir     bool
 	UID     int
 }
@@ -102,6 +103,8 @@ func tarOf(t testing.TB, files []File) []byte {
 			h.Typeflag = tar.TypeDir
 		case f.Link != "":
 			h.Typeflag, h.Linkname = tar.TypeSymlink, f.Link
+		case f.Hard != "":
+			h.Typeflag, h.Linkname = tar.TypeLink, f.Hard
 		default:
 			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.Content))
 		}
