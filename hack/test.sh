@@ -26,6 +26,7 @@ fail=0
 
 summarise() { # log file
 	grep -E '^(ok|FAIL|--- FAIL|--- SKIP|panic:|\?)' "$1" || true
+	echo "  $(grep -c '^--- PASS' "$1") passed, $(grep -c '^--- FAIL' "$1") failed, $(grep -c '^--- SKIP' "$1") skipped (top-level tests)"
 	if grep -q -- '--- SKIP' "$1" && [ "$KILN_TEST_STRICT" = 1 ]; then
 		echo "test: tests were skipped (see above); on this machine nothing may be skipped" >&2
 		fail=1
@@ -73,8 +74,14 @@ if [ "$(id -u)" -eq 0 ] && [ -s hack/rootless-packages ]; then
 	done
 fi
 
+# The closing line CI reads: every top-level test of both passes.
+passed=$(cat "$logdir"/*.log | grep -c '^--- PASS' || true)
+failed=$(cat "$logdir"/*.log | grep -c '^--- FAIL' || true)
+skipped=$(cat "$logdir"/*.log | grep -c '^--- SKIP' || true)
+if [ "$fail" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	failed=1 # a build failure or a panic outside any test
+fi
+echo "kiln: $passed passed, $failed failed, $skipped skipped"
 if [ "$fail" -ne 0 ]; then
-	echo "FAIL: make test" >&2
 	exit 1
 fi
-echo "PASS: make test"
