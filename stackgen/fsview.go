@@ -19,6 +19,7 @@ import (
 // with whiteouts applied.
 type fsView struct {
 	entries map[string]*viewEntry
+	layers  int // how many layers were read
 }
 
 type viewEntry struct {
@@ -60,6 +61,7 @@ func scanImage(ctx context.Context, img v1.Image) (*fsView, error) {
 			return nil, fmt.Errorf("reading layer %s: %w", d, err)
 		}
 	}
+	v.layers = len(layers)
 	return v, nil
 }
 

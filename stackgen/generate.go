@@ -87,33 +87,16 @@ func (o *options) image(ctx context.Context, spec Spec, kind string) (v1.Image, 
 	if err != nil {
 		return nil, err
 	}
-	if locked != nil && len(locked.Packages) > 0 {
-		if img, err = o.addPackages(ctx, img, kind, is, locked.Packages, spec.Debian.MergedUsr); err != nil {
-			return nil, err
-		}
-	}
 	view, err := scanImage(ctx, img)
 	if err != nil {
 		return nil, err
 	}
-	m := oci.Mutation{Labels: map[string]string{LabelStackID: spec.ID}, Env: append([]string{}, is.Env...), Created: &o.created}
-	if osr, _, ok := view.readFile("etc/os-release"); ok {
-		rel := parseOSRelease(osr)
-		if rel["ID"] != "" {
-			m.Labels[LabelDistroName] = rel["ID"]
+	if locked != nil && len(locked.Packages) > 0 {
+		if img, err = o.addPackages(ctx, img, view, kind, is, locked.Packages, spec.Debian.MergedUsr); err != nil {
+			return nil, err
 		}
-		if rel["VERSION_ID"] != "" {
-			m.Labels[LabelDistroVersion] = rel["VERSION_ID"]
-		}
-	} else {
-		o.logger.Warn("no /etc/os-release: the distro labels are left out", "image", kind)
 	}
-	if kind == "run" && !is.NotRebasable {
-		m.Labels[LabelRebasable] = "true"
-	}
-	for k, v := range is.Labels {
-		m.Labels[k] = v
-	}
+	m := oci.Mutation{Labels: o.labels(view, spec, is, kind), Env: append([]string{}, is.Env...), Created: &o.created}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
@@ -133,6 +116,29 @@ func (o *options) image(ctx context.Context, spec Spec, kind string) (v1.Image, 
 	return oci.Mutate(img, m)
 }
 
+// labels are the stack's labels for an image whose files view shows.
+func (o *options) labels(view *fsView, spec Spec, is ImageSpec, kind string) map[string]string {
+	l := map[string]string{LabelStackID: spec.ID}
+	if osr, _, ok := view.readFile("etc/os-release"); ok {
+		rel := parseOSRelease(osr)
+		if rel["ID"] != "" {
+			l[LabelDistroName] = rel["ID"]
+		}
+		if rel["VERSION_ID"] != "" {
+			l[LabelDistroVersion] = rel["VERSION_ID"]
+		}
+	} else {
+		o.logger.Warn("no /etc/os-release: the distro labels are left out", "image", kind)
+	}
+	if kind == "run" && !is.NotRebasable {
+		l[LabelRebasable] = "true"
+	}
+	for k, v := range is.Labels {
+		l[k] = v
+	}
+	return l
+}
+
 func hasEnv(env []string, key string) bool {
 	for _, e := range env {
 		if strings.HasPrefix(e, key+"=") {
@@ -142,23 +148,24 @@ func hasEnv(env []string, key string) bool {
 	return false
 }
 
-// addPackages appends the layer of the locked packages.
-func (o *options) addPackages(ctx context.Context, img v1.Image, kind string, is ImageSpec, pkgs []debian.Locked, merged *bool) (v1.Image, error) {
+// addPackages appends the layer of the locked packages to img, whose files
+// view shows; the view is updated with the layer.
+func (o *options) addPackages(ctx context.Context, img v1.Image, view *fsView, kind string, is ImageSpec, pkgs []debian.Locked, merged *bool) (v1.Image, error) {
 	mergedUsr := merged == nil || *merged
 	if is.Base != "" {
 		// The base decides: packages for a merged /usr would replace an
 		// unmerged base's /bin directory with a symlink, and the other way
 		// round a merged base's /bin symlink with a directory.
-		view, err := scanImage(ctx, img)
-		if err != nil {
-			return nil, err
-		}
 		mergedUsr = view.isSymlink("bin")
 	}
 	layer, err := o.packageLayer(ctx, kind, pkgs, mergedUsr)
 	if err != nil {
 		return nil, err
 	}
+	if err := view.addLayer(view.layers, layer); err != nil {
+		return nil, fmt.Errorf("reading the package layer: %w", err)
+	}
+	view.layers++
 	what := fmt.Sprintf("kiln stack: %d Debian packages (listed in /var/lib/dpkg/status.d)", len(pkgs))
 	return oci.Mutate(img, oci.Mutation{
 		Layers:  []oci.Append{{Layer: layer, History: v1.History{CreatedBy: what}}},
