@@ -132,7 +132,7 @@ func (b *BuilderImage) resolveFromLabels(order, orderExt Order) error {
 // resolveLabelOrder fills in the versions an order label leaves out (there
 // must be exactly one on the builder) and checks that every entry is on it.
 func resolveLabelOrder(o Order, layers LayersMetadata) (Order, error) {
-	out := make(Order, 0, len(o))
+	var out Order
 	for _, e := range o {
 		group := make([]ModuleRef, len(e.Group))
 		for i, r := range e.Group {

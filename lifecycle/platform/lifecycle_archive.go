@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -155,7 +154,8 @@ func walkLifecycleArchive(file string, fn func(name string, hdr *tar.Header, r i
 }
 
 // writeLifecycleBinaries adds the archive's lifecycle/<binary> files (and
-// links) to w as /cnb/lifecycle/<binary>, root-owned with normalised modes.
+// links) to w as /cnb/lifecycle/<binary>, root-owned, mode 0755: they are
+// all executables.
 func writeLifecycleBinaries(w *oci.LayerWriter, file string) error {
 	return walkLifecycleArchive(file, func(name string, hdr *tar.Header, r io.Reader) error {
 		bin, ok := lifecycleBinary(name)
@@ -165,8 +165,7 @@ func writeLifecycleBinaries(w *oci.LayerWriter, file string) error {
 		dst := lifecycleDir + "/" + bin
 		switch hdr.Typeflag {
 		case tar.TypeReg:
-			mode := oci.NormalizedMode(dst, fs.FileMode(hdr.Mode).Perm())
-			return w.File(dst, mode, 0, 0, hdr.Size, r)
+			return w.File(dst, 0o755, 0, 0, hdr.Size, r)
 		case tar.TypeSymlink:
 			return w.Symlink(dst, hdr.Linkname, 0, 0)
 		}
