@@ -3,6 +3,8 @@ package stackgen
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -31,7 +34,45 @@ var aliasedDirs = map[string]bool{"bin": true, "sbin": true, "lib": true, "lib32
 // ca-certificates' postinst would have generated. With mergedUsr, files
 // shipped under /bin, /sbin and /lib* go under /usr and those directories
 // become symlinks.
+//
+// The layer is remembered under a key made of the packages' hashes and the
+// layout options, so that making the same stack again reuses it.
 func (o *options) packageLayer(ctx context.Context, image string, pkgs []debian.Locked, mergedUsr bool) (v1.Layer, error) {
+	key := packageLayerKey(pkgs, mergedUsr, o.created)
+	memo := filepath.Join(o.store.Dir(), "debian", "layers", key)
+	if b, err := os.ReadFile(memo); err == nil {
+		if h, err := v1.NewHash(strings.TrimSpace(string(b))); err == nil {
+			if l, ok := o.store.LayerByDiffID(h); ok {
+				return l, nil
+			}
+		}
+	}
+	l, err := o.writePackageLayer(ctx, image, pkgs, mergedUsr)
+	if err != nil {
+		return nil, err
+	}
+	if d, err := l.DiffID(); err == nil {
+		// A lost memo only costs the work again.
+		if os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
+			_ = writeFileAtomic(memo, []byte(d.String()+"\n"))
+		}
+	}
+	return l, nil
+}
+
+// packageLayerKey names a package layer by everything that decides its
+// content: the packages' hashes in order, the /usr layout, the mtime, and
+// the version of the layout rules (bump it when they change).
+func packageLayerKey(pkgs []debian.Locked, mergedUsr bool, created time.Time) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "kiln-package-layer-v1 merged=%t created=%d\n", mergedUsr, created.Unix())
+	for _, p := range pkgs {
+		fmt.Fprintf(h, "%s %s\n", p.Name, p.SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (o *options) writePackageLayer(ctx context.Context, image string, pkgs []debian.Locked, mergedUsr bool) (v1.Layer, error) {
 	pool, err := o.pool()
 	if err != nil {
 		return nil, err
