@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/kilnbuild/kiln/lifecycle/platform"
+	"github.com/kilnbuild/kiln/oci"
+)
+
+func init() { subcommandFactories = append(subcommandFactories, newBuilderCmd) }
+
+const builderCreateUsage = `Make a builder image from builder.toml, as pack builder create does.
+
+The builder is the build image ([build] image or [stack] build-image, any
+image reference; a relative oci: or docker-archive: path is taken relative to
+builder.toml when it exists there) with the directories a build needs, the
+kiln launcher in /cnb/lifecycle, one layer per buildpack, /cnb/order.toml,
+/cnb/stack.toml, /cnb/run.toml and the [[build.env]] files, and pack's labels,
+so that pack and kiln build with it alike. kiln needs no lifecycle; for pack,
+[lifecycle] uri may name a lifecycle archive on disk (lifecycle-v*.tgz), whose
+binaries then go in /cnb/lifecycle. kiln never downloads one.
+
+Buildpacks are checked as pack checks them: every order entry must be on the
+builder, and each buildpack's API, stacks and targets must fit the build
+image and lifecycle. REF is any image reference; the same inputs give the
+same digest, which is printed on stdout. SOURCE_DATE_EPOCH sets the created
+time.`
+
+func newBuilderCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "builder", Short: "Make builder images"}
+	cmd.AddCommand(newBuilderCreateCmd(g))
+	return cmd
+}
+
+func newBuilderCreateCmd(g *globalFlags) *cobra.Command {
+	var config, platformFlag string
+	cmd := &cobra.Command{
+		Use:   "create REF --config builder.toml",
+		Short: "Make a builder image from builder.toml",
+		Long:  builderCreateUsage,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBuilderCreate(cmd, g, args[0], config, platformFlag)
+		},
+	}
+	cmd.Flags().StringVarP(&config, "config", "c", "builder.toml", "builder.toml describing the builder")
+	cmd.Flags().StringVar(&platformFlag, "platform", "", "platform to pick from a build image index, OS/ARCH[/VARIANT] (default linux/<this machine's architecture>)")
+	return cmd
+}
+
+func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformFlag string) error {
+	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+	outRef, err := oci.ParseReference(out)
+	if err != nil {
+		return err
+	}
+	cfg, err := platform.ReadBuilderConfig(config)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "Warning: builder.toml: %s\n", w)
+	}
+	if cfg.BuildImage() == "" {
+		return fmt.Errorf("%s names no build image ([build] image or [stack] build-image)", config)
+	}
+	buildRef, err := oci.ParseReference(cfg.BuildImage())
+	if err != nil {
+		return fmt.Errorf("%s: build image: %w", config, err)
+	}
+	buildRef = resolveConfigRef(buildRef, config)
+	w, err := newDistWriter(g, stderr)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	readOpts := w.oci
+	if platformFlag != "" {
+		p, err := v1.ParsePlatform(platformFlag)
+		if err != nil {
+			return fmt.Errorf("--platform: %w", err)
+		}
+		readOpts = append(readOpts[:len(readOpts):len(readOpts)], oci.WithPlatform(*p))
+	}
+	build, err := oci.Read(ctx, buildRef, readOpts...)
+	if err != nil {
+		return fmt.Errorf("reading build image %s: %w", buildRef, err)
+	}
+	img, err := platform.CreateBuilder(ctx, cfg, build, w.options(
+		platform.WithLauncher(launcherBinary), platform.WithCreator("kiln", version))...)
+	if err != nil {
+		return err
+	}
+	h, err := oci.Write(ctx, outRef, img, w.oci...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), h)
+	return nil
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/kilnbuild/kiln/lifecycle/platform"
+	"github.com/kilnbuild/kiln/oci"
+)
+
+func init() { subcommandFactories = append(subcommandFactories, newBuildpackCmd) }
+
+const buildpackPackageUsage = `Package a buildpack (or image extension) as pack buildpack package does.
+
+package.toml names the buildpack ([buildpack] uri, default the file's
+directory) and, for a composite buildpack, its [[dependencies]]: directories,
+.tgz archives, .cnb files or buildpackage images. Each buildpack gets its own
+layer under /cnb/buildpacks/<id>/<version>, and the image carries the
+io.buildpacks.buildpackage.metadata and io.buildpacks.buildpack.layers labels,
+so pack and kiln read it alike.
+
+OUT is a .cnb file (an OCI layout in a tar, as pack writes it) or any image
+reference: oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG] or a registry name.
+--format says which when the name does not (default: file when OUT ends in
+.cnb). The same inputs give the same digest; SOURCE_DATE_EPOCH sets the
+created time. The manifest digest is printed on stdout.`
+
+func newBuildpackCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "buildpack", Short: "Package buildpacks"}
+	cmd.AddCommand(newBuildpackPackageCmd(g))
+	return cmd
+}
+
+func newBuildpackPackageCmd(g *globalFlags) *cobra.Command {
+	var config, format string
+	cmd := &cobra.Command{
+		Use:   "package OUT --config package.toml [--format file|image]",
+		Short: "Package a buildpack as a .cnb file or a buildpackage image",
+		Long:  buildpackPackageUsage,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBuildpackPackage(cmd, g, args[0], config, format)
+		},
+	}
+	cmd.Flags().StringVarP(&config, "config", "c", "package.toml", "package.toml describing the buildpackage")
+	cmd.Flags().StringVarP(&format, "format", "f", "", "file (a .cnb) or image (default: file when OUT ends in .cnb)")
+	return cmd
+}
+
+func runBuildpackPackage(cmd *cobra.Command, g *globalFlags, out, config, format string) error {
+	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+	switch format {
+	case "":
+		format = "image"
+		if strings.HasSuffix(out, ".cnb") {
+			format = "file"
+		}
+	case "file", "image":
+	default:
+		return fmt.Errorf("--format %q: want file or image", format)
+	}
+	var ref oci.Reference
+	if format == "image" {
+		var err error
+		if ref, err = oci.ParseReference(out); err != nil {
+			return err
+		}
+	}
+	cfg, err := platform.ReadPackageConfig(config)
+	if err != nil {
+		return err
+	}
+	w, err := newDistWriter(g, stderr)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	img, err := platform.PackageBuildpack(ctx, cfg, w.options()...)
+	if err != nil {
+		return err
+	}
+	var h v1.Hash
+	if format == "file" {
+		if err := platform.WriteCNB(ctx, img, out); err != nil {
+			return err
+		}
+		if h, err = img.Digest(); err != nil {
+			return err
+		}
+	} else if h, err = oci.Write(ctx, ref, img, w.oci...); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), h)
+	return nil
+}
+
+// distWriter holds what `kiln buildpack package` and `kiln builder create`
+// share: the oci options (store, pull policy, progress), a work directory
+// in the store for the layers written, the created time.
+type distWriter struct {
+	g     *globalFlags
+	oci   []oci.Option
+	work  string
+	log   io.Writer
+	extra []platform.WriteOption
+}
+
+func newDistWriter(g *globalFlags, stderr io.Writer) (*distWriter, error) {
+	opts, err := g.ociOptions(stderr)
+	if err != nil {
+		return nil, err
+	}
+	store, err := g.openStore()
+	if err != nil {
+		return nil, err
+	}
+	created, err := sourceDateEpoch()
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp(store.Dir(), "dist-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a work directory: %w", err)
+	}
+	w := &distWriter{g: g, oci: opts, work: work, log: stderr}
+	if !created.IsZero() {
+		w.extra = append(w.extra, platform.WithCreated(created))
+	}
+	return w, nil
+}
+
+// options are the library options: buildpack images read through the
+// store, layers written in the work directory.
+func (w *distWriter) options(extra ...platform.WriteOption) []platform.WriteOption {
+	reader := func(ctx context.Context, ref string) (v1.Image, error) {
+		r, err := oci.ParseReference(ref)
+		if err != nil {
+			return nil, err
+		}
+		return oci.Read(ctx, r, w.oci...)
+	}
+	opts := []platform.WriteOption{
+		platform.WithTempDir(w.work),
+		platform.WithFetchOptions(platform.WithImageReader(reader), platform.WithLogger(w.g.logger(w.log))),
+	}
+	return append(append(opts, w.extra...), extra...)
+}
+
+// close removes the work directory (and the layers written there).
+func (w *distWriter) close() { os.RemoveAll(w.work) }
+
+// resolveConfigRef makes a relative oci: or docker-archive: path in a
+// configuration file relative to the file's directory when it exists there,
+// as buildpack uris are.
+func resolveConfigRef(ref oci.Reference, configPath string) oci.Reference {
+	if ref.Kind == oci.KindRegistry || filepath.IsAbs(ref.Path) {
+		return ref
+	}
+	p := filepath.Join(filepath.Dir(configPath), ref.Path)
+	if _, err := os.Stat(p); err == nil {
+		ref.Path = p
+	}
+	return ref
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
+	"github.com/kilnbuild/kiln/lifecycle/platform"
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// TestBuildpackPackageAndBuilderCreate packages the hello buildpack as a
+// .cnb and as a layout image, makes a builder from the .cnb on the busybox
+// stack, and reads the builder back.
+func TestBuildpackPackageAndBuilderCreate(t *testing.T) {
+	if _, err := launcherBinary("amd64"); err != nil {
+		testutil.Skip(t, err.Error())
+	}
+	ctx := context.Background()
+	e := newBuildEnv(t)
+	write := func(name, content string) string {
+		p := filepath.Join(e.dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pkg := write("package.toml", "[buildpack]\nuri = \""+filepath.Join(pkgDir, "testdata", "buildpacks", "hello")+"\"\n")
+
+	cnbOut, errOut, code := e.kiln(t, "buildpack", "package", "hello.cnb", "--config", pkg)
+	if code != 0 {
+		t.Fatalf("kiln buildpack package hello.cnb: exit %d\n%s", code, errOut)
+	}
+	imgOut, errOut, code := e.kiln(t, "buildpack", "package", "oci:pkgs:hello", "--config", pkg)
+	if code != 0 {
+		t.Fatalf("kiln buildpack package oci:pkgs:hello: exit %d\n%s", code, errOut)
+	}
+	if cnbOut != imgOut || !strings.HasPrefix(cnbOut, "sha256:") {
+		t.Errorf("digests %q (.cnb) and %q (layout): want the same", cnbOut, imgOut)
+	}
+
+	cfg := write("builder.toml", `description = "hello builder"
+[[buildpacks]]
+uri = "hello.cnb"
+[[order]]
+  [[order.group]]
+  id = "example/hello"
+[stack]
+id = "io.github.future-architect.samples.debian"
+build-image = "oci:stack:build"
+run-image = "oci:stack:run"
+`)
+	out, errOut, code := e.kiln(t, "builder", "create", "oci:builder", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("kiln builder create: exit %d\n%s", code, errOut)
+	}
+	ref, err := oci.ParseReference("oci:builder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := oci.Read(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := img.Digest(); h.String() != strings.TrimSpace(out) {
+		t.Errorf("printed %q, wrote %s", out, h)
+	}
+	b, err := platform.ReadBuilderImage(ctx, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Order) != 1 || b.Order[0].Group[0].String() != "example/hello@0.0.1" || b.RunImages[0].Image != "oci:stack:run" {
+		t.Errorf("order %v, run images %v", b.Order, b.RunImages)
+	}
+	if b.Metadata.CreatedBy.Name != "kiln" || b.Metadata.CreatedBy.Version != version {
+		t.Errorf("createdBy %+v", b.Metadata.CreatedBy)
+	}
+
+	again, errOut, code := e.kiln(t, "builder", "create", "oci:builder:again", "--config", cfg)
+	if code != 0 || again != out {
+		t.Errorf("second builder: exit %d, digest %q, first %q\n%s", code, again, out, errOut)
+	}
+
+	_, errOut, code = e.kiln(t, "builder", "create", "oci:bad", "--config", write("bad.toml", "[[buildpacks]]\nuri = \"hello.cnb\"\nfoo = 1\n"))
+	if code == 0 || !strings.Contains(errOut, `"buildpacks.foo"`) {
+		t.Errorf("unknown key: exit %d\n%s", code, errOut)
+	}
+}
