@@ -101,12 +101,18 @@ type Exporter struct {
 	// io.buildpacks.lifecycle.metadata label records, and layers whose
 	// diffID it already has are reported as reused.
 	Previous v1.Image
+	// Reuse are other images whose layers the exporter may take by diffID
+	// instead of writing them again (the cache), when the store no longer
+	// holds a blob it remembers.
+	Reuse []v1.Image
 
 	// Logger receives debug detail; default: discard.
 	Logger *slog.Logger
 	// Out receives pack-like progress lines ("Adding layer '…'"); nil
 	// discards them.
 	Out io.Writer
+
+	last *exporting // the last Run, for CacheLayers
 }
 
 // exporting is the state of one Exporter.Run.
@@ -123,6 +129,7 @@ type exporting struct {
 	adds      []oci.Append
 	meta      LifecycleMetadata
 	report    ExportReport
+	made      map[string]v1.Layer // buildpack layers by container path
 }
 
 // Run exports the result of a build and returns the app image and what was
@@ -165,6 +172,7 @@ func (e *Exporter) run(ctx context.Context, res BuildResult) (v1.Image, ExportRe
 	if err != nil {
 		return nil, ExportReport{}, err
 	}
+	e.last = x
 	return img, x.report, nil
 }
 
@@ -188,7 +196,7 @@ func (e *Exporter) start() (*exporting, error) {
 		e: e, api: api, log: loggerOr(e.Logger), out: writerOr(e.Out),
 		layers:  Dir{Host: e.Layers.Host, Container: orDefault(e.Layers.Container, DefaultLayersDir)},
 		app:     Dir{Host: e.App.Host, Container: orDefault(e.App.Container, DefaultAppDir)},
-		created: e.Created, layerType: types.OCILayer,
+		created: e.Created, layerType: types.OCILayer, made: map[string]v1.Layer{},
 	}
 	if !path.IsAbs(x.layers.Container) || !path.IsAbs(x.app.Container) {
 		return nil, fmt.Errorf("the container paths of the layers and app directories must be absolute: %q, %q",

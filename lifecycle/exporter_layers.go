@@ -38,15 +38,12 @@ func finish(w *oci.LayerWriter, err error) (v1.Layer, error) {
 // owners from disk, where the build container made them the CNB user's;
 // kiln writes that owner directly, so that the host owner never leaks.
 func (x *exporting) dirLayer(ctx context.Context, root Dir, name string) (v1.Layer, error) {
-	w, err := x.newLayer()
-	if err != nil {
-		return nil, err
-	}
-	err = x.parents(w, root, name)
-	if err == nil {
-		err = w.Tree(ctx, x.hostPath(root, name), name, x.e.UID, x.e.GID)
-	}
-	return finish(w, err)
+	return x.layer(ctx, name, func(w layerSink) error {
+		if err := x.parents(w, root, name); err != nil {
+			return err
+		}
+		return w.Tree(ctx, x.hostPath(root, name), name, x.e.UID, x.e.GID)
+	})
 }
 
 // hostPath is the host path of the container path name inside root.
@@ -57,7 +54,7 @@ func (x *exporting) hostPath(root Dir, name string) string {
 
 // parents writes the parent directory entries of the container path name,
 // outermost first ("/" excluded).
-func (x *exporting) parents(w *oci.LayerWriter, root Dir, name string) error {
+func (x *exporting) parents(w layerSink, root Dir, name string) error {
 	var dirs []string
 	for d := path.Dir(name); d != "/" && d != "."; d = path.Dir(d) {
 		dirs = append(dirs, d)
@@ -127,6 +124,7 @@ func (x *exporting) buildpackLayer(ctx context.Context, bp GroupEntry, l Layer, 
 	if err != nil {
 		return "", fmt.Errorf("creating layer %s: %w", id, err)
 	}
+	x.made[name] = layer
 	return x.addNamed(id, createdBy, layer, prev.SHA)
 }
 
@@ -177,22 +175,19 @@ func (x *exporting) sbomLayer(ctx context.Context) error {
 }
 
 // launcherLayer adds /cnb/lifecycle/launcher, root-owned.
-func (x *exporting) launcherLayer(context.Context) error {
+func (x *exporting) launcherLayer(ctx context.Context) error {
 	if len(x.e.Launcher) == 0 {
 		return fmt.Errorf("creating layer %s: no launcher executable", launcherLayerID)
 	}
-	w, err := x.newLayer()
-	if err != nil {
-		return err
-	}
-	err = w.Dir(cnbDir, fs.ModeDir|0o755, 0, 0)
-	if err == nil {
-		err = w.Dir(lifecycleDir, fs.ModeDir|0o755, 0, 0)
-	}
-	if err == nil {
-		err = w.File(launcherPath, 0o755, 0, 0, int64(len(x.e.Launcher)), bytes.NewReader(x.e.Launcher))
-	}
-	layer, err := finish(w, err)
+	layer, err := x.layer(ctx, launcherLayerID, func(w layerSink) error {
+		if err := w.Dir(cnbDir, fs.ModeDir|0o755, 0, 0); err != nil {
+			return err
+		}
+		if err := w.Dir(lifecycleDir, fs.ModeDir|0o755, 0, 0); err != nil {
+			return err
+		}
+		return w.File(launcherPath, 0o755, 0, 0, int64(len(x.e.Launcher)), bytes.NewReader(x.e.Launcher))
+	})
 	if err != nil {
 		return fmt.Errorf("creating layer %s: %w", launcherLayerID, err)
 	}
@@ -216,29 +211,27 @@ func (x *exporting) configLayer(ctx context.Context) error {
 
 // processTypesLayer adds a /cnb/process/<type> → launcher symlink per
 // process, root-owned; nothing when there are no processes.
-func (x *exporting) processTypesLayer(_ context.Context, procs []Process) error {
+func (x *exporting) processTypesLayer(ctx context.Context, procs []Process) error {
 	if len(procs) == 0 {
 		return nil
 	}
-	w, err := x.newLayer()
-	if err != nil {
-		return err
-	}
-	err = w.Dir(cnbDir, fs.ModeDir|0o755, 0, 0)
-	if err == nil {
-		err = w.Dir(processDir, fs.ModeDir|0o755, 0, 0)
-	}
-	for _, p := range procs {
-		if err != nil {
-			break
+	layer, err := x.layer(ctx, processTypesLayerID, func(w layerSink) error {
+		if err := w.Dir(cnbDir, fs.ModeDir|0o755, 0, 0); err != nil {
+			return err
 		}
-		if p.Type == "" || strings.ContainsAny(p.Type, `/><:|&\`) || p.Type == "." || p.Type == ".." {
-			err = fmt.Errorf("invalid process type %q", p.Type)
-			break
+		if err := w.Dir(processDir, fs.ModeDir|0o755, 0, 0); err != nil {
+			return err
 		}
-		err = w.Symlink(path.Join(processDir, p.Type), launcherPath, 0, 0)
-	}
-	layer, err := finish(w, err)
+		for _, p := range procs {
+			if p.Type == "" || strings.ContainsAny(p.Type, `/><:|&\`) || p.Type == "." || p.Type == ".." {
+				return fmt.Errorf("invalid process type %q", p.Type)
+			}
+			if err := w.Symlink(path.Join(processDir, p.Type), launcherPath, 0, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("creating layer %s: %w", processTypesLayerID, err)
 	}

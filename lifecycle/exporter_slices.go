@@ -12,8 +12,6 @@ import (
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	"github.com/kilnbuild/kiln/oci"
 )
 
 // appLayers adds one layer per slice, in order, then one for the files no
@@ -46,7 +44,7 @@ func (x *exporting) appLayers(ctx context.Context, sl []Slice) error {
 		if len(sl) == 0 {
 			createdBy = appLayerCreatedBy
 		}
-		layer, err := x.appLayer(tree, f)
+		layer, err := x.appLayer(ctx, tree, f)
 		if err != nil {
 			return fmt.Errorf("creating app layer %d: %w", i+1, err)
 		}
@@ -76,26 +74,25 @@ func (x *exporting) appLayers(ctx context.Context, sl []Slice) error {
 // appLayer writes the files (host paths, sorted) as one layer: the parents
 // of the app dir, then the files under their container names, owned by the
 // CNB user. An empty list gives an empty layer.
-func (x *exporting) appLayer(tree *appTree, files []string) (v1.Layer, error) {
-	w, err := x.newLayer()
-	if err != nil {
-		return nil, err
-	}
-	if len(files) > 0 {
-		err = x.parents(w, x.app, x.app.Container)
-	}
-	links := map[[2]uint64]string{}
-	for _, f := range files {
-		if err != nil {
-			break
+func (x *exporting) appLayer(ctx context.Context, tree *appTree, files []string) (v1.Layer, error) {
+	return x.layer(ctx, x.app.Container, func(w layerSink) error {
+		if len(files) > 0 {
+			if err := x.parents(w, x.app, x.app.Container); err != nil {
+				return err
+			}
 		}
-		err = x.appEntry(w, tree, f, links)
-	}
-	return finish(w, err)
+		links := map[[2]uint64]string{}
+		for _, f := range files {
+			if err := x.appEntry(w, tree, f, links); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // appEntry writes one file of the app dir.
-func (x *exporting) appEntry(w *oci.LayerWriter, tree *appTree, f string, links map[[2]uint64]string) error {
+func (x *exporting) appEntry(w layerSink, tree *appTree, f string, links map[[2]uint64]string) error {
 	fi := tree.infos[f]
 	rel, err := filepath.Rel(tree.root, f)
 	if err != nil {

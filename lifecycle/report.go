@@ -15,6 +15,10 @@ type ExportReport struct {
 	// entrypoint is the bare launcher.
 	DefaultProcess string   `json:"defaultProcess,omitempty"`
 	Entrypoint     []string `json:"entrypoint"`
+	// CompressedBytes counts the file content of the layers written anew
+	// (tarred and compressed); layers found again by their content add
+	// nothing.
+	CompressedBytes int64 `json:"compressedBytes,omitempty"`
 }
 
 // LayerReport is one appended layer.

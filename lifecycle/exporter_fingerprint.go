@@ -1,0 +1,260 @@
+package lifecycle
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// fingerprintVersion changes whenever what a layer's entries turn into
+// (oci's tar format) or what the fingerprint covers changes: old records
+// then simply stop matching.
+const fingerprintVersion = "kiln-layer-fingerprint-1"
+
+// layerSink receives a layer's entries. *oci.LayerWriter writes them;
+// fingerprinter only hashes them, so that a layer whose entries did not
+// change is found again without building its tar or compressing it.
+type layerSink interface {
+	Dir(name string, mode fs.FileMode, uid, gid int) error
+	File(name string, mode fs.FileMode, uid, gid int, size int64, r io.Reader) error
+	Symlink(name, target string, uid, gid int) error
+	Hardlink(name, target string, mode fs.FileMode, uid, gid int) error
+	Tree(ctx context.Context, src, dst string, uid, gid int) error
+}
+
+var _ layerSink = (*oci.LayerWriter)(nil)
+
+// fingerprinter hashes the calls a layer is made of, file contents
+// included, mirroring what oci.LayerWriter.Tree reads from disk (names,
+// modes, sizes, link targets, hard links, device numbers). LayerWriter's
+// output is a function of exactly these calls, so equal fingerprints mean
+// equal layers.
+type fingerprinter struct {
+	h     hash.Hash
+	links map[[2]uint64]string
+	bytes int64 // file content hashed
+	buf   []byte
+}
+
+func newFingerprinter(mediaType string) *fingerprinter {
+	f := &fingerprinter{h: sha256.New(), links: map[[2]uint64]string{}, buf: make([]byte, 256<<10)}
+	f.str(fingerprintVersion)
+	f.str(mediaType)
+	return f
+}
+
+func (f *fingerprinter) str(s string) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+	f.h.Write(n[:])
+	f.h.Write([]byte(s))
+}
+
+func (f *fingerprinter) num(v uint64) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], v)
+	f.h.Write(n[:])
+}
+
+func (f *fingerprinter) head(kind, name string, mode fs.FileMode, uid, gid int) {
+	f.str(kind)
+	f.str(name)
+	f.num(uint64(mode))
+	f.num(uint64(uid))
+	f.num(uint64(gid))
+}
+
+func (f *fingerprinter) Dir(name string, mode fs.FileMode, uid, gid int) error {
+	f.head("dir", name, mode, uid, gid)
+	return nil
+}
+
+func (f *fingerprinter) File(name string, mode fs.FileMode, uid, gid int, size int64, r io.Reader) error {
+	f.head("file", name, mode, uid, gid)
+	f.num(uint64(size))
+	n, err := io.CopyBuffer(f.h, io.LimitReader(r, size), f.buf)
+	f.bytes += n
+	if err == nil && n != size {
+		err = fmt.Errorf("%s: read %d bytes of %d", name, n, size)
+	}
+	return err
+}
+
+func (f *fingerprinter) Symlink(name, target string, uid, gid int) error {
+	f.head("symlink", name, 0, uid, gid)
+	f.str(target)
+	return nil
+}
+
+func (f *fingerprinter) Hardlink(name, target string, mode fs.FileMode, uid, gid int) error {
+	f.head("hardlink", name, mode, uid, gid)
+	f.str(target)
+	return nil
+}
+
+// Tree walks src as LayerWriter.Tree does (sorted, symlinks not followed,
+// hard links by inode across the whole layer).
+func (f *fingerprinter) Tree(ctx context.Context, src, dst string, uid, gid int) error {
+	f.str("tree")
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		name := dst
+		if rel != "." {
+			name = path.Join(dst, filepath.ToSlash(rel))
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return f.fromDisk(name, p, fi, uid, gid)
+	})
+}
+
+func (f *fingerprinter) fromDisk(name, p string, fi fs.FileInfo, uid, gid int) error {
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	mode := fi.Mode()
+	switch {
+	case fi.IsDir():
+		return f.Dir(name, mode, uid, gid)
+	case mode.IsRegular():
+		if st != nil && st.Nlink > 1 {
+			key := [2]uint64{uint64(st.Dev), st.Ino}
+			if first, ok := f.links[key]; ok {
+				return f.Hardlink(name, first, mode, uid, gid)
+			}
+			f.links[key] = name
+		}
+		file, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer file.Close() // read-only
+		return f.File(name, mode, uid, gid, fi.Size(), file)
+	case mode&fs.ModeSymlink != 0:
+		target, err := os.Readlink(p)
+		if err != nil {
+			return err
+		}
+		return f.Symlink(name, target, uid, gid)
+	}
+	f.head("special", name, mode, uid, gid)
+	if st != nil {
+		f.num(uint64(st.Rdev))
+	}
+	return nil
+}
+
+func (f *fingerprinter) sum() string { return hex.EncodeToString(f.h.Sum(nil)) }
+
+// fingerprintPath is where the store remembers the diffID of the layer
+// with a fingerprint.
+func fingerprintPath(s *oci.Store, fp string) string {
+	return filepath.Join(s.Dir(), "lifecycle", "fingerprints", fp)
+}
+
+// layer makes the layer that fill writes: when the store remembers its
+// fingerprint and still holds the blob, that blob is reused without
+// building a tar or compressing anything; otherwise fill runs again into a
+// LayerWriter and the fingerprint is recorded. Without a store it always
+// writes. id names the layer in errors.
+func (x *exporting) layer(ctx context.Context, id string, fill func(w layerSink) error) (v1.Layer, error) {
+	s := x.e.Store
+	if s == nil {
+		return x.writeLayer(fill)
+	}
+	fp := newFingerprinter(string(x.layerType))
+	if err := fill(fp); err != nil {
+		return nil, err
+	}
+	key := fp.sum()
+	if l, ok := x.remembered(s, key); ok {
+		return l, nil
+	}
+	l, err := x.writeLayer(fill)
+	if err != nil {
+		return nil, err
+	}
+	x.report.CompressedBytes += fp.bytes
+	d, err := l.DiffID()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(fingerprintPath(s, key), []byte(d.String()+"\n"), 0o644); err != nil {
+		x.log.Warn("recording a layer fingerprint", "layer", id, "err", err)
+	}
+	return l, nil
+}
+
+// remembered returns the layer a fingerprint was recorded for, from the
+// store or from an image the exporter may reuse layers of.
+func (x *exporting) remembered(s *oci.Store, key string) (v1.Layer, bool) {
+	b, err := os.ReadFile(fingerprintPath(s, key))
+	if err != nil {
+		return nil, false
+	}
+	d, err := v1.NewHash(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, false
+	}
+	l, ok := s.LayerByDiffID(d)
+	if ok {
+		if mt, err := l.MediaType(); err == nil && mt == x.layerType {
+			return l, true
+		}
+	}
+	return x.reusable(d)
+}
+
+// reusable finds a layer by diffID among the images the exporter may take
+// layers from (the previous image, the cache), whose blobs are readable.
+func (x *exporting) reusable(d v1.Hash) (v1.Layer, bool) {
+	for _, img := range append([]v1.Image{x.e.Previous}, x.e.Reuse...) {
+		if img == nil {
+			continue
+		}
+		l, err := img.LayerByDiffID(d)
+		if err != nil {
+			continue
+		}
+		if mt, err := l.MediaType(); err != nil || mt != x.layerType {
+			continue
+		}
+		if rc, err := l.Compressed(); err == nil {
+			rc.Close()
+			return l, true
+		}
+	}
+	return nil, false
+}
+
+// writeLayer runs fill into a new LayerWriter.
+func (x *exporting) writeLayer(fill func(w layerSink) error) (v1.Layer, error) {
+	w, err := x.newLayer()
+	if err != nil {
+		return nil, err
+	}
+	return finish(w, fill(w))
+}
