@@ -30,6 +30,7 @@ type buildFlags struct {
 	descriptor     string
 	runImage       string
 	report         string
+	volumes        []string
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -66,6 +67,7 @@ sandbox as the build image's CNB user; no daemon and no root are needed.`,
 	fl.StringVar(&f.network, "network", "host", "network for buildpacks: host or none")
 	fl.StringVarP(&f.descriptor, "descriptor", "d", "", "project descriptor (default <path>/project.toml when present)")
 	fl.StringVar(&f.runImage, "run-image", "", "run image to base the app image on, instead of the builder's")
+	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount HOST_PATH:CONTAINER_PATH[:ro|:rw] into the build container, read-only by default (repeatable)")
 	fl.StringVar(&f.report, "report", "", "write a JSON report (phase durations, layers, digest) to this file")
 	return cmd
 }
@@ -92,6 +94,10 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if err != nil {
 		return err
 	}
+	volumes, err := buildVolumes(f.volumes)
+	if err != nil {
+		return err
+	}
 	created, err := sourceDateEpoch()
 	if err != nil {
 		return err
@@ -109,6 +115,7 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 		Env:            env,
 		Buildpacks:     f.buildpacks,
 		RunImage:       f.runImage,
+		Volumes:        volumes,
 		DefaultProcess: f.defaultProcess,
 		Created:        created,
 		Launcher:       launcherBinary,

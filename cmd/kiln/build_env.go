@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -136,4 +137,27 @@ func writeBuildReport(path, image string, digest v1.Hash, res *platform.BuildOut
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// buildVolumes parses --volume HOST:CONTAINER[:ro|:rw] for builds: read-only
+// unless :rw is given, as pack does. The host path must exist.
+func buildVolumes(vs []string) ([]platform.Mount, error) {
+	var ms []platform.Mount
+	for _, v := range vs {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !filepath.IsAbs(parts[1]) ||
+			(len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
+			return nil, fmt.Errorf("--volume %q: want HOST_PATH:CONTAINER_PATH[:ro|:rw]", v)
+		}
+		src, err := filepath.Abs(parts[0])
+		if err != nil {
+			return nil, fmt.Errorf("--volume %q: %w", v, err)
+		}
+		if _, err := os.Stat(src); err != nil {
+			return nil, fmt.Errorf("--volume %q: %w", v, err)
+		}
+		ms = append(ms, platform.Mount{Source: src, Destination: filepath.Clean(parts[1]),
+			ReadOnly: len(parts) == 2 || parts[2] == "ro"})
+	}
+	return ms, nil
 }

@@ -47,6 +47,10 @@ type BuildRequest struct {
 	// Env are the platform's environment variables ("K=V"), written to
 	// <platform>/env for buildpacks to read (--env, --env-file, project.toml).
 	Env []string
+	// Volumes are extra bind mounts into the build container (--volume),
+	// for instance a wheelhouse or a service binding under
+	// /platform/bindings.
+	Volumes []Mount
 	// RunImage overrides the builder's run image (--run-image).
 	RunImage string
 	// DefaultProcess is the process type to start by default
@@ -190,16 +194,17 @@ func (b *building) timing(phase string) {
 
 // buildInContainer runs detect and build in one build container.
 func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error) {
+	mounts := []Mount{
+		{Source: b.dirs.app, Destination: workspacePath},
+		{Source: b.dirs.layers, Destination: layersPath},
+		{Source: b.dirs.platform, Destination: platformPath, ReadOnly: true},
+		{Source: b.dirs.buildpacks, Destination: buildpacksPath, ReadOnly: true},
+	}
 	sess, err := sb.Start(ctx, Container{
 		Rootfs: b.rootfs,
 		UID:    b.uid,
 		GID:    b.gid,
-		Mounts: []Mount{
-			{Source: b.dirs.app, Destination: workspacePath},
-			{Source: b.dirs.layers, Destination: layersPath},
-			{Source: b.dirs.platform, Destination: platformPath, ReadOnly: true},
-			{Source: b.dirs.buildpacks, Destination: buildpacksPath, ReadOnly: true},
-		},
+		Mounts: append(mounts, b.req.Volumes...),
 	})
 	if err != nil {
 		return fmt.Errorf("starting the build container: %w", err)
