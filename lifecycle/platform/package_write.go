@@ -119,6 +119,10 @@ func (c *PackageConfig) imagePlatform() (v1.Platform, error) {
 		}
 		p = tp
 	}
+	if p.OS != "linux" {
+		// pack adds a Windows base layer and Files/ prefixes; kiln builds on Linux only.
+		return v1.Platform{}, fmt.Errorf("%w: %s buildpackages are not supported", ErrInvalidConfig, p.OS)
+	}
 	return p, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -146,6 +147,29 @@ func TestPackageBuildpack(t *testing.T) {
 		checkLaidOut(t, dst, fixtureBuildpack{id: "acme/a", version: "1.0.0"})
 		checkLaidOut(t, dst, fixtureBuildpack{id: "acme/b", version: "2.0.0"})
 	})
+	t.Run("through a registry", func(t *testing.T) {
+		reg := testutil.NewRegistry(t)
+		ref, err := oci.ParseReference(reg.Host + "/buildpacks/meta:0.1.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := oci.Write(ctx, ref, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h != digest(t, img) {
+			t.Errorf("pushed %s, built %s", h, digest(t, img))
+		}
+		dst := t.TempDir()
+		bps, err := FetchBuildpacks(ctx, []string{"docker://" + ref.String()}, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bps.Fetched[0].Main.FullName(); got != "acme/meta@0.1.0" || len(bps.All) != 3 {
+			t.Errorf("main %s, %d buildpacks", got, len(bps.All))
+		}
+		checkLaidOut(t, dst, fixtureBuildpack{id: "acme/b", version: "2.0.0"})
+	})
 	t.Run("reproducible", func(t *testing.T) {
 		again := filepath.Join(t.TempDir(), "meta.cnb")
 		img2 := packageTo(t, cfg, again)
@@ -247,6 +271,7 @@ func TestPackageBuildpackErrors(t *testing.T) {
 		{"order without version", PackageConfig{Buildpack: PackageModule{URI: noVersion}, Dependencies: []PackageModule{{URI: a}}}, ErrInvalidConfig},
 		{"composite with stacks", PackageConfig{Buildpack: PackageModule{URI: badComposite}, Dependencies: []PackageModule{{URI: a}}}, ErrIncompatible},
 		{"not a buildpackage", PackageConfig{Buildpack: PackageModule{URI: meta}, Dependencies: []PackageModule{{URI: notPackage}}}, ErrNotBuildpackage},
+		{"windows", PackageConfig{Buildpack: PackageModule{URI: a}, Platform: PackagePlatform{OS: "windows"}}, ErrInvalidConfig},
 		{"several targets", PackageConfig{Buildpack: PackageModule{URI: a}, Targets: []Target{{OS: "linux", Arch: "amd64"}, {OS: "linux", Arch: "arm64"}}}, ErrInvalidConfig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
