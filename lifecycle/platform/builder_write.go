@@ -230,11 +230,16 @@ func fetchBuilderModules(ctx context.Context, cfg *BuilderConfig, dir string, bi
 	if m.orderExtensions, err = m.extensions.ResolveOrder(cfg.OrderExtensions); err != nil {
 		return nil, err
 	}
-	if m.system.Pre.Buildpacks, err = m.buildpacks.ResolveGroup(cfg.System.Pre.Buildpacks); err != nil {
-		return nil, err
-	}
-	if m.system.Post.Buildpacks, err = m.buildpacks.ResolveGroup(cfg.System.Post.Buildpacks); err != nil {
-		return nil, err
+	for _, s := range []struct{ in, out *[]ModuleRef }{
+		{&cfg.System.Pre.Buildpacks, &m.system.Pre.Buildpacks},
+		{&cfg.System.Post.Buildpacks, &m.system.Post.Buildpacks},
+	} {
+		if len(*s.in) == 0 {
+			continue
+		}
+		if *s.out, err = m.buildpacks.ResolveGroup(*s.in); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }

@@ -383,3 +383,66 @@ func TestCreateBuilderLifecycleArchive(t *testing.T) {
 		}
 	})
 }
+
+func TestCreateBuilderExtensionsAndSystem(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	extDir := filepath.Join(dir, "ext")
+	writeFile(t, filepath.Join(extDir, ExtensionDescriptorFile),
+		"api = \"0.10\"\n[extension]\nid = \"acme/ext\"\nversion = \"0.1.0\"\n")
+	writeFile(t, filepath.Join(extDir, "bin/generate"), "#!/bin/sh\n")
+	// The extension goes through an extension package on its way.
+	if _, err := func() (v1.Image, error) {
+		img, err := PackageBuildpack(ctx, &PackageConfig{Extension: PackageModule{URI: extDir}}, WithTempDir(t.TempDir()))
+		if err == nil {
+			err = WriteCNB(ctx, img, filepath.Join(dir, "ext.cnb"))
+		}
+		return img, err
+	}(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := builderFixture(t, "[[extensions]]\nuri = \""+filepath.Join(dir, "ext.cnb")+"\"\n"+
+		"[[order-extensions]]\n[[order-extensions.group]]\nid = \"acme/ext\"\n"+
+		"[system]\n[[system.pre.buildpacks]]\nid = \"acme/a\"\n")
+	stack := testStack()
+	stack.withBox = false
+	img := createTestBuilder(t, cfg, testBuildImage(t, stack))
+	labels := configLabels(t, img)
+	if got, want := labels[OrderExtensionsLabel], `[{"group":[{"id":"acme/ext"}]}]`; got != want {
+		t.Errorf("%s = %s, want %s", OrderExtensionsLabel, got, want)
+	}
+	if got, want := labels[SystemLabel], `{"pre":{"buildpacks":[{"id":"acme/a","version":"1.0.0"}]},"post":{}}`; got != want {
+		t.Errorf("%s = %s, want %s", SystemLabel, got, want)
+	}
+	b, err := ReadBuilderImage(ctx, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Order{{Group: []ModuleRef{{ID: "acme/ext", Version: "0.1.0"}}}}, b.OrderExtensions); diff != "" {
+		t.Errorf("extension order (-want +got):\n%s", diff)
+	}
+	if len(b.Metadata.Extensions) != 1 || b.Extensions["acme/ext"]["0.1.0"].LayerDiffID == "" {
+		t.Errorf("extensions %+v, layers %+v", b.Metadata.Extensions, b.Extensions)
+	}
+	layers, _ := img.Layers()
+	config := layerHeaders(t, layers[len(layers)-1])
+	files := map[string]string{}
+	for _, h := range config {
+		files[h.Name] = h.Body
+	}
+	if !strings.Contains(files["/cnb/order.toml"], "[[order-extensions]]") ||
+		files["/cnb/system.toml"] != "[system]\n  [system.pre]\n\n    [[system.pre.buildpacks]]\n      id = \"acme/a\"\n      version = \"1.0.0\"\n  [system.post]\n" {
+		t.Errorf("order.toml:\n%s\nsystem.toml:\n%s", files["/cnb/order.toml"], files["/cnb/system.toml"])
+	}
+	ext := layerHeaders(t, layers[len(layers)-2])
+	if ext[0].Name != "/cnb/extensions/acme_ext" || ext[1].Name != "/cnb/extensions/acme_ext/0.1.0" {
+		t.Errorf("extension layer starts %s, %s", ext[0].Name, ext[1].Name)
+	}
+	dst := t.TempDir()
+	if _, err := ExtractBuildpacks(ctx, img, dst, AsExtensions()); err != nil {
+		t.Fatal(err)
+	}
+	if got := tree(t, filepath.Join(dst, "acme_ext", "0.1.0"))["bin/generate"]; got != "-rwxr-xr-x #!/bin/sh\n" {
+		t.Errorf("bin/generate laid out as %q", got)
+	}
+}
