@@ -55,6 +55,8 @@ const (
 // lifecycle's, its stacks and targets must fit the build image
 // (ErrIncompatible). A build image without CNB_USER_ID or CNB_GROUP_ID, or
 // whose stack id differs from builder.toml's, is ErrInvalidBuildImage.
+// As with PackageBuildpack, the new layers are files in WithTempDir's
+// directory (or blobs of WithLayerStore's store) until the image is written.
 func CreateBuilder(ctx context.Context, cfg *BuilderConfig, build v1.Image, opts ...WriteOption) (v1.Image, error) {
 	o, err := makeWriteOptions(opts)
 	if err != nil {
