@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 )
 
 // writeTOML encodes v to path through a temporary file and a rename.
@@ -19,30 +21,13 @@ func writeTOML(path string, v any) error {
 	return writeFileAtomic(path, buf.Bytes(), 0o644)
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory and a rename.
+// writeFileAtomic writes data to path, creating its directory, so that
+// readers never see a partial file.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), mode)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name()) // the write error is the one worth returning
-	}
-	return err
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 // decodeOptional decodes the TOML file at path into v and reports whether

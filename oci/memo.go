@@ -12,6 +12,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 )
 
 // The memo remembers, for each layer kiln wrote into the store, the
@@ -81,7 +83,7 @@ func (s *Store) RememberLayer(l v1.Layer) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("remembering layer %s: %w", diffID, err)
 	}
-	if err := writeFileAtomic(p, b); err != nil {
+	if err := atomicfile.WriteFile(p, b, 0o644); err != nil {
 		return fmt.Errorf("remembering layer %s: %w", diffID, err)
 	}
 	return nil

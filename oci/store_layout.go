@@ -16,6 +16,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
+
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 )
 
 // layoutDir is an OCI image layout on disk, written the way kiln needs it:
@@ -52,7 +54,7 @@ func openLayout(dir string, create bool) (*layoutDir, error) {
 				return err
 			}
 		}
-		return writeFileAtomic(filepath.Join(dir, layoutFile), []byte(layoutHeader))
+		return atomicfile.WriteFile(filepath.Join(dir, layoutFile), []byte(layoutHeader), 0o644)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating layout %s: %w", dir, err)
@@ -180,7 +182,7 @@ func (l *layoutDir) writeIndexLocked(idx *v1.IndexManifest) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(l.dir, indexFile), b)
+	return atomicfile.WriteFile(filepath.Join(l.dir, indexFile), b, 0o644)
 }
 
 // withLock holds an exclusive flock on the layout's lock file while fn runs.
@@ -200,31 +202,6 @@ func (l *layoutDir) withLock(fn func() error) (err error) {
 		return fmt.Errorf("locking layout %s: %w", l.dir, err)
 	}
 	return fn()
-}
-
-// writeFileAtomic replaces path with b through a synced temp file in the same
-// directory and a rename.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func sumOf(h hash.Hash) v1.Hash {

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 	"github.com/kilnbuild/kiln/oci"
 	"github.com/kilnbuild/kiln/stackgen/debian"
 )
@@ -51,31 +52,10 @@ func (l *Lock) WriteFile(path string) error {
 	if err := toml.NewEncoder(&buf).Encode(l); err != nil {
 		return fmt.Errorf("writing lock %s: %w", path, err)
 	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing lock %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with b through a temp file in the same
-// directory and a rename.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // current reports whether li answers the request of is for arch.

@@ -18,6 +18,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 	"github.com/kilnbuild/kiln/oci"
 	"github.com/kilnbuild/kiln/stackgen/debian"
 )
@@ -54,7 +55,7 @@ func (o *options) packageLayer(ctx context.Context, image string, pkgs []debian.
 	if d, err := l.DiffID(); err == nil {
 		// A lost memo only costs the work again.
 		if os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
-			_ = writeFileAtomic(memo, []byte(d.String()+"\n"))
+			_ = atomicfile.WriteFile(memo, []byte(d.String()+"\n"), 0o644)
 		}
 	}
 	return l, nil

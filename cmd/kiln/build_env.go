@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 	"github.com/kilnbuild/kiln/lifecycle/platform"
 )
 
@@ -132,11 +133,10 @@ func writeBuildReport(path, image string, digest v1.Hash, res *platform.BuildOut
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // buildVolumes parses --volume HOST:CONTAINER[:ro|:rw] for builds: read-only

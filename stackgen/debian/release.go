@@ -16,6 +16,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ulikunitz/xz"
+
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 )
 
 // LoadIndex reads the Packages indexes of arch from every suite and component
@@ -157,7 +159,7 @@ func (p *Pool) inRelease(ctx context.Context, s Source, base string) (*release, 
 		return nil, fmt.Errorf("verifying %s/InRelease: %w", base, err)
 	}
 	if !p.opts.offline {
-		if err := writeAtomic(cached, data); err != nil {
+		if err := atomicfile.WriteFile(cached, data, 0o644); err != nil {
 			return nil, fmt.Errorf("caching %s/InRelease: %w", base, err)
 		}
 	}
@@ -269,23 +271,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
