@@ -220,6 +220,13 @@ func fetchBuilderModules(ctx context.Context, cfg *BuilderConfig, dir string, bi
 		if err := checkBuilderModule(d, bi, lc); err != nil {
 			return nil, err
 		}
+		for _, e := range d.Order {
+			for _, r := range e.Group {
+				if _, ok := m.buildpacks.Lookup(r.ID, r.Version); !ok {
+					return nil, fmt.Errorf("%w: composite buildpack %s names %s, which is not on the builder", ErrInvalidConfig, d.FullName(), r)
+				}
+			}
+		}
 	}
 	for _, d := range m.extensions.All {
 		if err := checkAPI(d, lc.APIs.Buildpack); err != nil {

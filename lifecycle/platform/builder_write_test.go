@@ -309,6 +309,11 @@ func TestCreateBuilderErrors(t *testing.T) {
 		{name: "buildpack API unsupported", stack: stack,
 			edit: func(c *BuilderConfig) { c.Buildpacks = append(c.Buildpacks, ModuleConfig{URI: oldAPI}) }, want: ErrIncompatible},
 		{name: "lifecycle from the network", stack: stack, extra: "[lifecycle]\nuri = \"https://example.com/lifecycle.tgz\"\n", want: ErrInvalidConfig},
+		{name: "composite without its buildpacks", stack: stack, edit: func(c *BuilderConfig) {
+			_, _, meta := fixtureSet(t)
+			c.Buildpacks = []ModuleConfig{{URI: meta}}
+			c.Order = nil
+		}, want: ErrInvalidConfig},
 		{name: "no run image", stack: stack, edit: func(c *BuilderConfig) { c.Run.Images = nil }, want: ErrInvalidConfig},
 		{name: "wrong id in builder.toml", stack: stack, edit: func(c *BuilderConfig) { c.Buildpacks[0].ID = "acme/other" }, want: ErrInvalidConfig},
 	} {
@@ -322,6 +327,7 @@ func TestCreateBuilderErrors(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Errorf("error %v, want %v", err, tc.want)
 			}
+			t.Log(err)
 			if err != nil && !strings.Contains(err.Error(), "builder.toml") {
 				t.Errorf("error %q does not name the configuration", err)
 			}
