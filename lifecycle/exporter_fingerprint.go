@@ -219,13 +219,26 @@ func (x *exporting) remembered(s *oci.Store, key string) (v1.Layer, bool) {
 	if err != nil {
 		return nil, false
 	}
-	l, ok := s.LayerByDiffID(d)
-	if ok {
-		if mt, err := l.MediaType(); err == nil && mt == x.layerType {
-			return l, true
-		}
+	if l, ok := x.storeLayer(d); ok {
+		return l, true
 	}
 	return x.reusable(d)
+}
+
+// storeLayer returns the store's layer with diffID d in the image's media
+// type family.
+func (x *exporting) storeLayer(d v1.Hash) (v1.Layer, bool) {
+	if x.e.Store == nil {
+		return nil, false
+	}
+	l, ok := x.e.Store.LayerByDiffID(d)
+	if !ok {
+		return nil, false
+	}
+	if mt, err := l.MediaType(); err != nil || mt != x.layerType {
+		return nil, false
+	}
+	return l, true
 }
 
 // reusable finds a layer by diffID among the images the exporter may take

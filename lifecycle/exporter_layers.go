@@ -141,9 +141,12 @@ func (x *exporting) reuseLayer(id, createdBy string, l Layer, prev LayerMetadata
 	if err != nil {
 		return "", fmt.Errorf("reusing layer %s: %w", id, err)
 	}
-	layer, err := x.e.Previous.LayerByDiffID(h)
-	if err != nil {
-		return "", fmt.Errorf("reusing layer %s from the previous image: %v: %w", id, err, ErrLayerNotReusable)
+	// The store's copy first: kiln wrote it and it is local.
+	layer, ok := x.storeLayer(h)
+	if !ok {
+		if layer, err = x.e.Previous.LayerByDiffID(h); err != nil {
+			return "", fmt.Errorf("reusing layer %s from the previous image: %v: %w", id, err, ErrLayerNotReusable)
+		}
 	}
 	fmt.Fprintf(x.out, "Reusing layer '%s'\n", id)
 	if _, err := x.add(id, createdBy, layer, true); err != nil {

@@ -31,6 +31,10 @@ type buildFlags struct {
 	runImage       string
 	report         string
 	volumes        []string
+	previousImage  string
+	cacheDir       string
+	cacheImage     string
+	clearCache     bool
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -68,6 +72,10 @@ sandbox as the build image's CNB user; no daemon and no root are needed.`,
 	fl.StringVarP(&f.descriptor, "descriptor", "d", "", "project descriptor (default <path>/project.toml when present)")
 	fl.StringVar(&f.runImage, "run-image", "", "run image to base the app image on, instead of the builder's")
 	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount HOST_PATH:CONTAINER_PATH[:ro|:rw] into the build container, read-only by default (repeatable)")
+	fl.StringVar(&f.previousImage, "previous-image", "", "image whose layers and metadata this build reuses (default: the output, when it exists)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep the build cache in this directory (an OCI layout) instead of kiln's store")
+	fl.StringVar(&f.cacheImage, "cache-image", "", "keep the build cache in this registry image, to share it between machines")
+	fl.BoolVar(&f.clearCache, "clear-cache", false, "ignore the cache's content for this build (it is written again afterwards)")
 	fl.StringVar(&f.report, "report", "", "write a JSON report (phase durations, layers, digest) to this file")
 	return cmd
 }
@@ -122,8 +130,16 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 		LauncherInfo:   lifecycle.LauncherMetadata{Version: version},
 		Store:          store,
 		Rootless:       os.Geteuid() != 0,
+		PreviousImage:  f.previousImage,
+		ClearCache:     f.clearCache,
 		Out:            out,
 		Verbose:        g.verbose,
+	}
+	if req.PreviousImage == "" {
+		req.PreviousImage = outRef.String()
+	}
+	if req.Cache, err = buildCache(f, outRef, store, opts, g.pull); err != nil {
+		return err
 	}
 	if f.builder != "" {
 		if req.Builder, err = platform.ReadBuilderConfig(f.builder); err != nil {
@@ -173,4 +189,29 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 		return writeBuildReport(f.report, outRef.String(), digest, res)
 	}
 	return nil
+}
+
+// buildCache is where the build keeps cache=true layers: --cache-image, else
+// --cache-dir (an OCI layout kiln owns and prunes), else kiln's store
+// itself, under a tag keyed by the output reference, so that rebuilds of
+// the same output share one cache and its blobs are the store's.
+func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.Option, pull string) (*lifecycle.Cache, error) {
+	if f.cacheImage != "" && f.cacheDir != "" {
+		return nil, errors.New("give --cache-image or --cache-dir, not both")
+	}
+	// A cache is read as it is now, never from a stale copy in the store.
+	if pull != "never" {
+		opts = append(opts[:len(opts):len(opts)], oci.WithPullPolicy(oci.PullAlways))
+	}
+	switch {
+	case f.cacheImage != "":
+		ref, err := oci.ParseReference(f.cacheImage)
+		if err != nil {
+			return nil, fmt.Errorf("--cache-image: %w", err)
+		}
+		return &lifecycle.Cache{Ref: ref, Options: opts}, nil
+	case f.cacheDir != "":
+		return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: f.cacheDir, Tag: "cache"}, Options: opts, Prune: true}, nil
+	}
+	return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: store.Dir(), Tag: "kiln.cache/" + out.String()}, Options: opts}, nil
 }

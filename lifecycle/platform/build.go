@@ -73,6 +73,15 @@ type BuildRequest struct {
 	// WorkDir is an empty scratch directory for the build (app copy, layers,
 	// platform files, buildpacks); the caller removes it afterwards.
 	WorkDir string
+	// PreviousImage is the image this build replaces (--previous-image; the
+	// CLI defaults it to the output reference): its layer metadata is
+	// restored and its layers reused. "" or an image that cannot be read:
+	// none.
+	PreviousImage string
+	// Cache keeps cache=true layers between builds; nil: no cache.
+	// ClearCache ignores what it holds (it is still written afterwards).
+	Cache      *lifecycle.Cache
+	ClearCache bool
 	// Out receives phase headers, the detected group, buildpack output and
 	// export lines; Verbose adds detect output and timings.
 	Out     io.Writer
@@ -110,12 +119,16 @@ func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...Option) (*
 	if err := b.prepare(ctx); err != nil {
 		return nil, err
 	}
+	if err := b.analyze(ctx); err != nil {
+		return nil, err
+	}
 	if err := b.buildInContainer(ctx, sb); err != nil {
 		return nil, err
 	}
 	if err := b.export(ctx); err != nil {
 		return nil, err
 	}
+	b.saveCache(ctx)
 	return b.result, nil
 }
 
@@ -126,19 +139,21 @@ type building struct {
 	out    io.Writer
 	result *BuildOutput
 
-	inputs  *buildInputs
-	dirs    buildDirs
-	paths   lifecycle.Paths
-	build   v1.Image
-	rootfs  string
-	uid     int
-	gid     int
-	env     []string // the build container's environment
-	run     v1.Image
-	target  lifecycle.TargetData
-	group   lifecycle.DetectResult
-	built   lifecycle.BuildResult
-	started time.Time
+	inputs   *buildInputs
+	dirs     buildDirs
+	paths    lifecycle.Paths
+	build    v1.Image
+	rootfs   string
+	uid      int
+	gid      int
+	env      []string // the build container's environment
+	run      v1.Image
+	target   lifecycle.TargetData
+	group    lifecycle.DetectResult
+	analysis lifecycle.Analysis
+	exporter *lifecycle.Exporter
+	built    lifecycle.BuildResult
+	started  time.Time
 }
 
 // buildDirs are the host directories of a build, under WorkDir.
@@ -215,6 +230,9 @@ func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error)
 		}
 	}()
 	if err := b.detect(ctx, sess); err != nil {
+		return err
+	}
+	if err := b.restore(ctx); err != nil {
 		return err
 	}
 	return b.runBuild(ctx, sess)

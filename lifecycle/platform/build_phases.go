@@ -2,14 +2,19 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/oci"
 )
 
 // prepareDirs copies the app, writes the platform and build-config env files
@@ -201,9 +206,12 @@ func (b *building) export(ctx context.Context) error {
 		DefaultProcess:  b.req.DefaultProcess,
 		Created:         b.req.Created,
 		Store:           b.req.Store,
+		Previous:        b.analysis.Previous,
+		Reuse:           []v1.Image{b.analysis.Cache},
 		Logger:          b.o.logger,
 		Out:             b.out,
 	}
+	b.exporter = e
 	img, report, err := e.Run(ctx, b.built)
 	if err != nil {
 		return err
@@ -211,4 +219,94 @@ func (b *building) export(ctx context.Context) error {
 	b.result.Image, b.result.Export = img, report
 	b.timing("export")
 	return nil
+}
+
+// analyze reads the previous image's metadata and the cache's (Platform API
+// ≥0.7: before detection). Neither is required.
+func (b *building) analyze(ctx context.Context) error {
+	fmt.Fprintln(b.out, "===> ANALYZING")
+	a := &lifecycle.Analyzer{
+		PreviousName: b.req.PreviousImage,
+		Cache:        b.req.Cache,
+		SkipCache:    b.req.ClearCache,
+		Logger:       b.o.logger,
+		Out:          b.out,
+	}
+	if b.req.PreviousImage != "" {
+		img, err := b.o.reader(ctx, b.req.PreviousImage)
+		switch {
+		case err == nil:
+			a.Previous = img
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case !errors.Is(err, oci.ErrNotFound) && !errors.Is(err, fs.ErrNotExist):
+			b.o.logger.Debug("reading the previous image", "ref", b.req.PreviousImage, "err", err)
+		}
+	}
+	res, err := a.Run(ctx)
+	if err != nil {
+		return err
+	}
+	b.analysis = res
+	b.timing("analyze")
+	return nil
+}
+
+// restore gives the buildpacks the layer metadata, store.toml files and
+// cached layers of earlier builds.
+func (b *building) restore(ctx context.Context) error {
+	fmt.Fprintln(b.out, "===> RESTORING")
+	r := &lifecycle.Restorer{
+		Layers:      b.paths.Layers,
+		Group:       b.group.Group,
+		Analysis:    b.analysis,
+		Store:       b.req.Store,
+		PlatformAPI: b.req.PlatformAPI,
+		Unpack:      oci.UnpackOptions{Rootless: b.req.Rootless},
+		Owner:       b.owner(),
+		Logger:      b.o.logger,
+		Out:         b.out,
+	}
+	if err := r.Run(ctx); err != nil {
+		return err
+	}
+	b.timing("restore")
+	return nil
+}
+
+// saveCache writes the cache=true layers to the cache. A cache that cannot
+// be written is a warning: the image is fine without it.
+func (b *building) saveCache(ctx context.Context) {
+	c := b.req.Cache
+	if c == nil || b.exporter == nil {
+		return
+	}
+	m, layers, err := b.exporter.CacheLayers(ctx, b.built)
+	if err == nil {
+		for _, bp := range m.Buildpacks {
+			had := b.analysis.CacheMetadata.ForBuildpack(bp.ID)
+			for _, name := range sortedNames(bp.Layers) {
+				verb := "Adding"
+				if !b.req.ClearCache && had.Layers[name].SHA == bp.Layers[name].SHA {
+					verb = "Reusing"
+				}
+				fmt.Fprintf(b.out, "%s cache layer '%s:%s'\n", verb, bp.ID, name)
+			}
+		}
+		err = c.Write(ctx, m, layers)
+	}
+	if err != nil {
+		fmt.Fprintf(b.out, "Warning: saving the cache: %v\n", err)
+	}
+	b.timing("cache")
+}
+
+// sortedNames returns the keys of m in order.
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
