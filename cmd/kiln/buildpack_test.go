@@ -43,6 +43,7 @@ func TestBuildpackPackageAndBuilderCreate(t *testing.T) {
 	if cnbOut != imgOut || !strings.HasPrefix(cnbOut, "sha256:") {
 		t.Errorf("digests %q (.cnb) and %q (layout): want the same", cnbOut, imgOut)
 	}
+	testutil.SameAcrossModes(t, "buildpack package hello", strings.TrimSpace(cnbOut))
 
 	cfg := write("builder.toml", `description = "hello builder"
 [[buildpacks]]
@@ -84,6 +85,7 @@ run-image = "oci:stack:run"
 		t.Errorf("createdBy %+v", b.Metadata.CreatedBy)
 	}
 
+	testutil.SameAcrossModes(t, "builder create hello", strings.TrimSpace(out))
 	again, errOut, code := e.kiln(t, "builder", "create", "oci:builder:again", "--config", cfg)
 	if code != 0 || again != out {
 		t.Errorf("second builder: exit %d, digest %q, first %q\n%s", code, again, out, errOut)

@@ -170,6 +170,16 @@ func TestPackageBuildpack(t *testing.T) {
 		}
 		checkLaidOut(t, dst, fixtureBuildpack{id: "acme/b", version: "2.0.0"})
 	})
+	t.Run("golden", func(t *testing.T) {
+		// Changing these means packages made by earlier kiln versions no
+		// longer match: say so in the commit.
+		if got, want := digest(t, img).String(), goldenPackageDigest; got != want {
+			t.Errorf("package digest %s, golden %s", got, want)
+		}
+		if got, want := fileDigest(t, cnb).String(), goldenCNBDigest; got != want {
+			t.Errorf(".cnb sha256 %s, golden %s", got, want)
+		}
+	})
 	t.Run("reproducible", func(t *testing.T) {
 		again := filepath.Join(t.TempDir(), "meta.cnb")
 		img2 := packageTo(t, cfg, again)
@@ -181,6 +191,12 @@ func TestPackageBuildpack(t *testing.T) {
 		}
 	})
 }
+
+// The digests of the fixture composite's buildpackage and .cnb file.
+const (
+	goldenPackageDigest = "sha256:5bd6a05003e686955ce842700c12af45b03e019d306bf6795a0922868618401e"
+	goldenCNBDigest     = "sha256:0d935dd726db8c8805cfe0263abf277e0a77e5ab90705f421b4d9587644a2afb"
+)
 
 func mustDiffID(t *testing.T, l v1.Layer) v1.Hash {
 	t.Helper()
