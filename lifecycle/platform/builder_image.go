@@ -50,8 +50,9 @@ type BuilderImage struct {
 // from the top layer down, stopping once found; a builder whose labels are
 // complete has no layer read). An image without the builder metadata label
 // is ErrNotBuilder; one without CNB_USER_ID or CNB_GROUP_ID is
-// ErrInvalidBuildImage; an order naming a buildpack the layers label lacks
-// is ErrInvalidConfig.
+// ErrInvalidBuildImage; an order label naming a buildpack the layers label
+// does not resolve, with no /cnb/order.toml to fall back on, is
+// ErrInvalidConfig.
 func ReadBuilderImage(ctx context.Context, img v1.Image) (*BuilderImage, error) {
 	b, err := readBuilderImage(ctx, img)
 	if err != nil {
@@ -98,14 +99,18 @@ func readBuilderImage(ctx context.Context, img v1.Image) (*BuilderImage, error) 
 	if b.UID, b.GID, err = imageCNBUser(cf.Config.Env); err != nil {
 		return nil, err
 	}
-	_, hasOrder := labels[BuildpackOrderLabel]
-	if err := b.resolveFromLabels(orderLabel, orderExtLabel); err != nil {
-		return nil, err
+	_, useLabel := labels[BuildpackOrderLabel]
+	labelErr := b.resolveFromLabels(orderLabel, orderExtLabel)
+	if labelErr != nil {
+		useLabel = false // /cnb/order.toml has the versions resolved
 	}
-	if !hasOrder || len(b.RunImages) == 0 {
-		if err := b.readFiles(ctx, img, !hasOrder); err != nil {
+	if !useLabel || len(b.RunImages) == 0 {
+		if err := b.readFiles(ctx, img, !useLabel); err != nil {
 			return nil, err
 		}
+	}
+	if labelErr != nil && b.Order == nil {
+		return nil, labelErr
 	}
 	return b, nil
 }
@@ -113,18 +118,20 @@ func readBuilderImage(ctx context.Context, img v1.Image) (*BuilderImage, error) 
 // resolveFromLabels fills Order, OrderExtensions and RunImages from the
 // labels.
 func (b *BuilderImage) resolveFromLabels(order, orderExt Order) error {
-	var err error
-	if b.Order, err = resolveLabelOrder(order, b.Buildpacks); err != nil {
-		return err
-	}
-	if b.OrderExtensions, err = resolveLabelOrder(orderExt, b.Extensions); err != nil {
-		return err
-	}
 	switch {
 	case len(b.Metadata.Images) > 0:
 		b.RunImages = b.Metadata.Images
 	case b.Metadata.Stack.RunImage.Image != "":
 		b.RunImages = []RunImage{b.Metadata.Stack.RunImage}
+	}
+	var err error
+	if b.Order, err = resolveLabelOrder(order, b.Buildpacks); err != nil {
+		b.Order = nil
+		return err
+	}
+	if b.OrderExtensions, err = resolveLabelOrder(orderExt, b.Extensions); err != nil {
+		b.Order, b.OrderExtensions = nil, nil
+		return err
 	}
 	return nil
 }

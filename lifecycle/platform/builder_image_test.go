@@ -49,6 +49,13 @@ func TestReadBuilderImagePackStyle(t *testing.T) {
 			wantRun:   []RunImage{{Image: "run:pack", Mirrors: []string{"mirror/run:pack"}}},
 		},
 		{
+			name:      "an order label that does not resolve falls back on order.toml",
+			labels:    map[string]string{BuildpackOrderLabel: `[{"group":[{"id":"acme/gone"}]}]`},
+			layers:    [][]tarEntry{{orderFile("acme/a", "1.0.0")}},
+			wantOrder: Order{{Group: []ModuleRef{{ID: "acme/a", Version: "1.0.0"}}}},
+			wantRun:   []RunImage{{Image: "run:pack", Mirrors: []string{"mirror/run:pack"}}},
+		},
+		{
 			name:      "order from the top order.toml",
 			layers:    [][]tarEntry{{orderFile("acme/a", "0.9.0")}, {orderFile("acme/a", "1.0.0")}},
 			wantOrder: Order{{Group: []ModuleRef{{ID: "acme/a", Version: "1.0.0"}}}},
