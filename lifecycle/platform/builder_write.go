@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -64,7 +65,7 @@ func CreateBuilder(ctx context.Context, cfg *BuilderConfig, build v1.Image, opts
 	}
 	img, err := createBuilder(ctx, cfg, build, o)
 	if err != nil {
-		return nil, fmt.Errorf("creating builder from %s: %w", cfg.Path, err)
+		return nil, fmt.Errorf("creating builder from %s: %w", cmp.Or(cfg.Path, "builder.toml"), err)
 	}
 	return img, nil
 }
@@ -100,13 +101,12 @@ func createBuilder(ctx context.Context, cfg *BuilderConfig, build v1.Image, o *w
 
 // buildImage is what a builder takes from its build image.
 type buildImage struct {
-	uid, gid       int
-	platform       v1.Platform
-	stackID        string
-	setStackID     bool // the label comes from builder.toml
-	mixins         []string
-	distro         Distro
-	hasMixinsLabel bool
+	uid, gid   int
+	platform   v1.Platform
+	stackID    string
+	setStackID bool // the label comes from builder.toml
+	mixins     []string
+	distro     Distro
 }
 
 // inspectBuildImage reads the build image's CNB user and group, platform,
