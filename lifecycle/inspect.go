@@ -70,7 +70,8 @@ type ModuleInfo struct {
 	Homepage string `json:"homepage,omitempty"`
 }
 
-// ProcessInfo is a process type of the image.
+// ProcessInfo is a process type of the image. WorkingDir is where it
+// starts: its own working-dir, else the image's (the app directory).
 type ProcessInfo struct {
 	Type        string   `json:"type"`
 	Command     []string `json:"command"`
@@ -87,9 +88,11 @@ type LayerInfo struct {
 	Digest string `json:"digest"`
 	// Size is the compressed size in bytes.
 	Size int64 `json:"size"`
-	// Role names what the lifecycle label says the layer is:
-	// "<buildpack id>:<layer>", "app", "sbom", "launcher", "config",
-	// "process-types"; "" for the run image's and unknown layers.
+	// Role names the layer as the lifecycle label records it, with the
+	// IDs pack prints: "<buildpack id>:<layer>", "slice-<i>" (app layers),
+	// "buildpacksio/lifecycle:launch.sbom", "buildpacksio/lifecycle:launcher",
+	// "buildpacksio/lifecycle:config", "buildpacksio/lifecycle:process-types";
+	// "" for the run image's and unknown layers.
 	Role string `json:"role,omitempty"`
 	// CreatedBy is the layer's history entry.
 	CreatedBy string `json:"created_by,omitempty"`
@@ -134,7 +137,7 @@ func Inspect(img v1.Image) (*ImageInfo, error) {
 	if info.RunImage.Image == "" && meta.Stack != nil {
 		info.RunImage.Image, info.RunImage.Mirrors = meta.Stack.RunImage.Image, meta.Stack.RunImage.Mirrors
 	}
-	if err := info.readBuildLabel(labels[LabelBuildMetadata], cf.Config.Entrypoint); err != nil {
+	if err := info.readBuildLabel(labels[LabelBuildMetadata], cf.Config.Entrypoint, cf.Config.WorkingDir); err != nil {
 		return nil, err
 	}
 	if len(m.Layers) != len(cf.RootFS.DiffIDs) {
@@ -145,8 +148,9 @@ func Inspect(img v1.Image) (*ImageInfo, error) {
 }
 
 // readBuildLabel fills in the buildpacks, the processes and the default
-// process: the one the entrypoint /cnb/process/<type> starts.
-func (info *ImageInfo) readBuildLabel(raw string, entrypoint []string) error {
+// process: the one the entrypoint /cnb/process/<type> starts. Processes
+// without a working directory start in the image's, workDir.
+func (info *ImageInfo) readBuildLabel(raw string, entrypoint []string, workDir string) error {
 	if raw == "" {
 		return nil
 	}
@@ -165,6 +169,9 @@ func (info *ImageInfo) readBuildLabel(raw string, entrypoint []string) error {
 		info.DefaultProcess = path.Base(entrypoint[0])
 	}
 	for _, p := range bl.Processes {
+		if p.WorkingDir == "" {
+			p.WorkingDir = workDir
+		}
 		info.Processes = append(info.Processes, ProcessInfo{
 			Type: p.Type, Command: orEmpty(p.Command.Entries), Args: orEmpty(p.Args), Direct: p.Direct,
 			WorkingDir: p.WorkingDir, BuildpackID: p.BuildpackID, Default: p.Type == info.DefaultProcess,
@@ -221,14 +228,14 @@ func (m *LifecycleMetadata) layerRoles() map[string]string {
 		}
 	}
 	if m.SBOM != nil {
-		add(m.SBOM.SHA, "sbom")
+		add(m.SBOM.SHA, sbomLayerID)
 	}
-	for _, a := range m.App {
-		add(a.SHA, "app")
+	for i, a := range m.App {
+		add(a.SHA, fmt.Sprintf("slice-%d", i+1))
 	}
-	add(m.Launcher.SHA, "launcher")
-	add(m.Config.SHA, "config")
-	add(m.ProcessTypes.SHA, "process-types")
+	add(m.Launcher.SHA, launcherLayerID)
+	add(m.Config.SHA, configLayerID)
+	add(m.ProcessTypes.SHA, processTypesLayerID)
 	return roles
 }
 

@@ -29,7 +29,7 @@ func TestInspect(t *testing.T) {
 		Processes: []ProcessInfo{
 			{Type: "web", Command: []string{"app.sh"}, Args: []string{"default-arg"}, Direct: true,
 				WorkingDir: "/workspace", BuildpackID: "example/hello", Default: true},
-			{Type: "tool", Command: []string{"tool"}, Args: []string{}, Direct: true, BuildpackID: "example/hello"},
+			{Type: "tool", Command: []string{"tool"}, Args: []string{}, Direct: true, WorkingDir: "/workspace", BuildpackID: "example/hello"},
 		},
 		DefaultProcess: "web", Launcher: "0.1.0",
 		BaseLayers: []LayerInfo{
@@ -39,8 +39,8 @@ func TestInspect(t *testing.T) {
 		AppLayers: []LayerInfo{
 			{DiffID: ids[2], Digest: digests[2], Size: m.Layers[2].Size, Role: "example/hello:tools",
 				CreatedBy: "Layer: 'tools', Created by buildpack: example/hello@0.0.1"},
-			{DiffID: ids[3], Digest: digests[3], Size: m.Layers[3].Size, Role: "app", CreatedBy: "Application Layer"},
-			{DiffID: ids[4], Digest: digests[4], Size: m.Layers[4].Size, Role: "launcher", CreatedBy: "Buildpacks Application Launcher"},
+			{DiffID: ids[3], Digest: digests[3], Size: m.Layers[3].Size, Role: "slice-1", CreatedBy: "Application Layer"},
+			{DiffID: ids[4], Digest: digests[4], Size: m.Layers[4].Size, Role: "buildpacksio/lifecycle:launcher", CreatedBy: "Buildpacks Application Launcher"},
 		},
 	}
 	want.BaseSize = m.Layers[0].Size + m.Layers[1].Size

@@ -105,7 +105,7 @@ func appImageFixture(t *testing.T, run v1.Image, platformAPI, runName string, mi
 	if err != nil {
 		t.Fatal(err)
 	}
-	created := oci.Epoch
+	created, workDir := oci.Epoch, "/workspace"
 	img, err := oci.Mutate(run, oci.Mutation{
 		Labels: map[string]string{
 			LabelLifecycleMetadata: string(raw),
@@ -113,6 +113,7 @@ func appImageFixture(t *testing.T, run v1.Image, platformAPI, runName string, mi
 		},
 		Env:        []string{"CNB_PLATFORM_API=" + platformAPI, "PATH=/cnb/process:/cnb/lifecycle:/usr/bin:/bin"},
 		Entrypoint: []string{"/cnb/process/web"},
+		WorkingDir: &workDir,
 		Cmd:        []string{},
 		Layers:     adds,
 		Created:    &created,
