@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/kilnbuild/kiln/oci"
@@ -70,7 +72,8 @@ func (c *Cache) Read(ctx context.Context) (v1.Image, CacheMetadata, error) {
 		}
 	}
 	img, err := oci.Read(ctx, c.Ref, c.Options...)
-	if errors.Is(err, oci.ErrNotFound) {
+	var terr *transport.Error
+	if errors.Is(err, oci.ErrNotFound) || errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
 		return nil, CacheMetadata{}, nil
 	}
 	if err != nil {
@@ -101,6 +104,26 @@ func (c *Cache) Write(ctx context.Context, m CacheMetadata, layers []v1.Layer) e
 	if c.Prune && c.Ref.Kind == oci.KindLayout {
 		if err := pruneLayout(c.Ref.Path); err != nil {
 			return fmt.Errorf("pruning cache %s: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// Drop removes the blobs of layers found unusable from a layout cache, so
+// that the next Write stores them again rather than keeping a damaged
+// copy. A registry checks what it is given; there it does nothing.
+func (c *Cache) Drop(layers []v1.Layer) error {
+	if c.Ref.Kind != oci.KindLayout {
+		return nil
+	}
+	for _, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(c.Ref.Path, "blobs", d.Algorithm, d.Hex)
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("dropping cached layer %s: %w", d, err)
 		}
 	}
 	return nil

@@ -52,27 +52,36 @@ type Restorer struct {
 
 // restoring is the state of one Restorer.Run.
 type restoring struct {
-	r   *Restorer
-	api apiVersion
-	log *slog.Logger
-	out io.Writer
+	r      *Restorer
+	api    apiVersion
+	log    *slog.Logger
+	out    io.Writer
+	result RestoreResult
+}
+
+// RestoreResult is what the restorer could not use.
+type RestoreResult struct {
+	// Unusable are the cache's layers that could not be restored (missing,
+	// damaged, not what the metadata says): Cache.Drop removes them so that
+	// the next write stores them afresh.
+	Unusable []v1.Layer
 }
 
 // Run restores the group's store.toml files, layer metadata and cached
 // layer directories. Errors are *PhaseError-free plain errors about the
 // layers directory itself (exit 42 is the caller's to map).
-func (r *Restorer) Run(ctx context.Context) error {
+func (r *Restorer) Run(ctx context.Context) (RestoreResult, error) {
 	api, err := parseAPI(orDefault(r.PlatformAPI, DefaultPlatformAPI))
 	if err != nil {
-		return err
+		return RestoreResult{}, err
 	}
 	s := &restoring{r: r, api: api, log: loggerOr(r.Logger), out: writerOr(r.Out)}
 	for _, e := range r.Group.Group {
 		if err := s.buildpack(ctx, e); err != nil {
-			return err
+			return RestoreResult{}, err
 		}
 	}
-	return nil
+	return s.result, nil
 }
 
 // buildpack restores one buildpack's files.
@@ -243,6 +252,15 @@ func (s *restoring) unpack(ctx context.Context, bpDir Dir, name, sha string) err
 	if err != nil {
 		return fmt.Errorf("finding layer %s: %w", sha, err)
 	}
+	if err := s.unpackLayer(ctx, l, bpDir, name, sha); err != nil {
+		s.result.Unusable = append(s.result.Unusable, l)
+		return err
+	}
+	return nil
+}
+
+// unpackLayer extracts l, checks it and moves the layer into place.
+func (s *restoring) unpackLayer(ctx context.Context, l v1.Layer, bpDir Dir, name, sha string) error {
 	staging, err := os.MkdirTemp(s.r.Layers.Host, ".restore-")
 	if err != nil {
 		return err

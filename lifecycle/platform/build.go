@@ -152,6 +152,7 @@ type building struct {
 	group    lifecycle.DetectResult
 	analysis lifecycle.Analysis
 	exporter *lifecycle.Exporter
+	unusable []v1.Layer // cached layers the restore could not use
 	built    lifecycle.BuildResult
 	started  time.Time
 }

@@ -217,6 +217,9 @@ func (b *building) export(ctx context.Context) error {
 		return err
 	}
 	b.result.Image, b.result.Export = img, report
+	if b.req.Verbose {
+		fmt.Fprintf(b.out, "Compressed %d bytes of layer content\n", report.CompressedBytes)
+	}
 	b.timing("export")
 	return nil
 }
@@ -239,8 +242,8 @@ func (b *building) analyze(ctx context.Context) error {
 			a.Previous = img
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case !errors.Is(err, oci.ErrNotFound) && !errors.Is(err, fs.ErrNotExist):
-			b.o.logger.Debug("reading the previous image", "ref", b.req.PreviousImage, "err", err)
+		case !previousMissing(b.req.PreviousImage, err):
+			fmt.Fprintf(b.out, "Warning: ignoring the previous image %s: %v\n", b.req.PreviousImage, err)
 		}
 	}
 	res, err := a.Run(ctx)
@@ -250,6 +253,23 @@ func (b *building) analyze(ctx context.Context) error {
 	b.analysis = res
 	b.timing("analyze")
 	return nil
+}
+
+// previousMissing tells "there is no previous image yet" (no such tag, no
+// such layout or archive) from one that exists but cannot be read.
+func previousMissing(ref string, err error) bool {
+	if errors.Is(err, oci.ErrNotFound) {
+		return true
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	r, perr := oci.ParseReference(ref)
+	if perr != nil || r.Kind == oci.KindRegistry {
+		return true
+	}
+	_, serr := os.Stat(r.Path)
+	return serr != nil
 }
 
 // restore gives the buildpacks the layer metadata, store.toml files and
@@ -267,9 +287,11 @@ func (b *building) restore(ctx context.Context) error {
 		Logger:      b.o.logger,
 		Out:         b.out,
 	}
-	if err := r.Run(ctx); err != nil {
+	res, err := r.Run(ctx)
+	if err != nil {
 		return err
 	}
+	b.unusable = res.Unusable
 	b.timing("restore")
 	return nil
 }
@@ -293,6 +315,9 @@ func (b *building) saveCache(ctx context.Context) {
 				fmt.Fprintf(b.out, "%s cache layer '%s:%s'\n", verb, bp.ID, name)
 			}
 		}
+		err = c.Drop(b.unusable)
+	}
+	if err == nil {
 		err = c.Write(ctx, m, layers)
 	}
 	if err != nil {

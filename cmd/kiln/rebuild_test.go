@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// runAsKilnEnv makes the test binary behave as kiln itself, so that a test
+// can start separate kiln processes (two CI runners) from the binary the
+// sandbox already knows how to re-execute.
+const runAsKilnEnv = "KILN_TEST_RUN_AS_KILN"
+
+func init() {
+	if os.Getenv(runAsKilnEnv) == "1" {
+		os.Exit(run(context.Background(), os.Args[1:]))
+	}
+}
+
+// kilnProcess runs kiln as a separate process in dir.
+func kilnProcess(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), runAsKilnEnv+"=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errOut.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), 0
+}
+
+// imageDigest is the digest of the image at ref, checked with validate.
+func imageDigest(t *testing.T, ref string) string {
+	t.Helper()
+	r, err := oci.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := oci.Read(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("validating %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// build runs kiln build and fails the test on a non-zero exit.
+func (e buildEnvDir) build(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := e.kiln(t, append([]string{"build"}, args...)...)
+	if code != 0 {
+		t.Fatalf("kiln build %v: exit %d\n%s\n%s", args, code, out, errOut)
+	}
+	return out
+}
+
+func wantLines(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+func TestRebuildCacheDir(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/counter"}, "counter")
+	cache := filepath.Join(e.dir, "cache")
+	args := []string{"oci:out:app", "--builder", builder, "--path", e.app, "--cache-dir", cache}
+
+	out := e.build(t, args...)
+	wantLines(t, out, "===> ANALYZING\nPrevious image with name \"oci:out:app\" not found\n",
+		"===> RESTORING\n===> BUILDING\n", "counter: 1\n", "kept: building\n",
+		"Adding layer 'example/counter:kept'\n", "Adding cache layer 'example/counter:counter'\n")
+	first := imageDigest(t, "oci:out:app")
+
+	out = e.build(t, args...)
+	wantLines(t, out, "Restoring data for \"example/counter:counter\" from cache\n",
+		"Restoring metadata for \"example/counter:counter\" from cache\n",
+		"Restoring metadata for \"example/counter:kept\" from app image\n",
+		"counter: 2\n", "kept: reusing\n", "Reusing layer 'example/counter:kept'\n",
+		"Reusing 1/1 app layer(s)\n", "Reusing layer 'buildpacksio/lifecycle:launcher'\n")
+	if got := imageDigest(t, "oci:out:app"); got != first {
+		t.Errorf("an unchanged rebuild gave %s, the first build %s", got, first)
+	}
+
+	out = e.build(t, append(args, "--clear-cache")...)
+	wantLines(t, out, "counter: 1\n")
+	if strings.Contains(out, "Restoring data") {
+		t.Errorf("--clear-cache restored data:\n%s", out)
+	}
+	out = e.build(t, args...)
+	wantLines(t, out, "counter: 2\n")
+
+	// The cache directory holds the cache image and nothing else.
+	if n := countBlobs(t, cache); n != 3 {
+		t.Errorf("the cache directory has %d blobs, want 3 (manifest, config, counter layer)", n)
+	}
+}
+
+func countBlobs(t *testing.T, layout string) int {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(layout, "blobs", "sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// TestRebuildDefaultCache: without cache flags the cache lives in the
+// store, keyed by the output; an unchanged rebuild compresses nothing and
+// gives the same image.
+func TestRebuildDefaultCache(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/counter"}, "counter")
+	args := []string{"oci:out:app", "--builder", builder, "--path", e.app}
+	e.build(t, args...)
+	first := imageDigest(t, "oci:out:app")
+	out, _, code := e.kiln(t, append([]string{"-v", "build"}, args...)...)
+	if code != 0 {
+		t.Fatalf("rebuild: exit %d\n%s", code, out)
+	}
+	wantLines(t, out, "counter: 2\n", "Compressed 0 bytes of layer content\n")
+	if got := imageDigest(t, "oci:out:app"); got != first {
+		t.Errorf("an unchanged rebuild gave %s, the first build %s", got, first)
+	}
+	// Another output has a cache of its own.
+	out = e.build(t, "oci:out:other", "--builder", builder, "--path", e.app)
+	wantLines(t, out, "counter: 1\n")
+
+	// An app change rewrites the app layer only.
+	if err := os.WriteFile(filepath.Join(e.app, "README"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = e.build(t, args...)
+	wantLines(t, out, "Reusing layer 'example/counter:kept'\n", "Adding 1/1 app layer(s)\n",
+		"Reusing layer 'buildpacksio/lifecycle:config'\n")
+}
+
+// TestRebuildSharedCacheImage: two kiln processes with stores of their own
+// (two CI runners) share a cache image in a real registry.
+func TestRebuildSharedCacheImage(t *testing.T) {
+	e := newBuildEnv(t)
+	reg := testutil.StartDockerRegistry(t)
+	builder := writeBuilder(t, e.dir, []string{"example/counter"}, "counter")
+	cacheImage := reg.Host + "/kiln/cache:app"
+	for i, want := range []string{"counter: 1\n", "counter: 2\n"} {
+		store := filepath.Join(e.dir, "runner"+string(rune('a'+i)))
+		// The stack images come from the first store's layout (oci:stack).
+		out, errOut, code := kilnProcess(t, e.dir, "--store", store, "--insecure-registry", reg.Host,
+			"build", "oci:out-"+string(rune('a'+i))+":app", "--builder", builder, "--path", e.app, "--cache-image", cacheImage)
+		if code != 0 {
+			t.Fatalf("runner %d: exit %d\n%s\n%s", i, code, out, errOut)
+		}
+		wantLines(t, out, want)
+		if strings.Contains(out, "Warning: ignoring") || strings.Contains(out, "Warning: saving") {
+			t.Errorf("runner %d warned:\n%s", i, out)
+		}
+	}
+}
+
+// TestRebuildCorruptCache: a damaged cached blob, a missing one and a kept
+// layer whose blob is gone each give a warning and a cold build of that
+// layer, and the image a cold build gives.
+func TestRebuildCorruptCache(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/counter"}, "counter")
+	cache := filepath.Join(e.dir, "cache")
+	args := []string{"oci:out:app", "--builder", builder, "--path", e.app, "--cache-dir", cache}
+	e.build(t, args...)
+	cold := imageDigest(t, "oci:out:app")
+
+	layerBlobs := func() []string {
+		t.Helper()
+		var out []string
+		entries, err := os.ReadDir(filepath.Join(cache, "blobs", "sha256"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ent := range entries {
+			p := filepath.Join(cache, "blobs", "sha256", ent.Name())
+			if isGzip(p) {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		damage func(p string) error
+	}{
+		{"damaged cached blob", func(p string) error {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			b[len(b)/2] ^= 0xff
+			return os.WriteFile(p, b, 0o644)
+		}},
+		{"missing cached blob", os.Remove},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			blobs := layerBlobs()
+			if len(blobs) != 1 {
+				t.Fatalf("want one cached layer blob, have %v", blobs)
+			}
+			if err := tc.damage(blobs[0]); err != nil {
+				t.Fatal(err)
+			}
+			out := e.build(t, args...)
+			// A damaged blob is found while restoring the layer; a
+			// missing one already when reading the cache image.
+			if !strings.Contains(out, "Warning: not restoring \"example/counter:counter\" from the cache") &&
+				!strings.Contains(out, "Warning: ignoring the cache: ") {
+				t.Errorf("no warning about the cache:\n%s", out)
+			}
+			wantLines(t, out, "counter: 1\n")
+			if got := imageDigest(t, "oci:out:app"); got != cold {
+				t.Errorf("image %s, a cold build gave %s", got, cold)
+			}
+			// The next build has a sound cache again.
+			wantLines(t, e.build(t, args...), "counter: 2\n")
+		})
+	}
+
+	t.Run("kept layer blob gone", func(t *testing.T) {
+		// Remove the kept layer's blob from the previous image and from
+		// the store: the buildpack is not told it can keep the layer.
+		removeKeptLayer(t, e, "oci:out:app")
+		out := e.build(t, args...)
+		wantLines(t, out, "Warning: ignoring the previous image oci:out:app: ", "kept: building\n")
+		if got := imageDigest(t, "oci:out:app"); got != cold {
+			t.Errorf("image %s, a cold build gave %s", got, cold)
+		}
+	})
+}
+
+// removeKeptLayer deletes the blob of the image's example/counter:kept layer
+// from the layout and from the store.
+func removeKeptLayer(t *testing.T, e buildEnvDir, ref string) {
+	t.Helper()
+	r, err := oci.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := oci.Read(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range cf.History {
+		if !strings.Contains(h.CreatedBy, "Layer: 'kept'") {
+			continue
+		}
+		// History entries and layers line up: no empty layers here.
+		d, err := layers[i].Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range []string{r.Path, e.store} {
+			if err := os.Remove(filepath.Join(dir, "blobs", "sha256", d.Hex)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	t.Fatal("the image has no kept layer")
+}
+
+func isGzip(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [2]byte
+	_, err = f.Read(b[:])
+	return err == nil && b[0] == 0x1f && b[1] == 0x8b
+}
