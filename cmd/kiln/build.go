@@ -42,8 +42,9 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [REF] --builder BUILDER [flags]",
 		Short: "Build an app image with Cloud Native Buildpacks",
-		Long: `Build the app in --path with the buildpacks of BUILDER (a builder.toml file)
-and write the image to REF (oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG] or a
+		Long: `Build the app in --path with the buildpacks of BUILDER (a builder.toml file,
+or a builder image made by kiln or pack, of any reference kind) and write the
+image to REF (oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG] or a
 registry reference, pushed directly). Buildpacks run in kiln's rootless
 sandbox as the build image's CNB user; no daemon and no root are needed.`,
 		Example: `  kiln build oci:./out:app --builder builder.toml
@@ -62,7 +63,7 @@ sandbox as the build image's CNB user; no daemon and no root are needed.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "", "where to write the image (or give it as the first argument)")
-	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml file")
+	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml file, or builder image reference")
 	fl.StringVarP(&f.path, "path", "p", ".", "the app's source directory")
 	fl.StringArrayVarP(&f.buildpacks, "buildpack", "b", nil, "use this buildpack (directory, .cnb file or image) instead of the builder's order (repeatable)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "build-time environment variable K=V, or K to copy it from kiln's environment (repeatable)")
@@ -142,7 +143,7 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 		return err
 	}
 	if f.builder != "" {
-		if req.Builder, err = platform.ReadBuilderConfig(f.builder); err != nil {
+		if err := resolveBuilder(ctx, &req, f.builder, opts); err != nil {
 			return err
 		}
 	}
@@ -214,4 +215,24 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 		return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: f.cacheDir, Tag: "cache"}, Options: opts, Prune: true}, nil
 	}
 	return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: store.Dir(), Tag: "kiln.cache/" + out.String()}, Options: opts}, nil
+}
+
+// resolveBuilder reads --builder: a builder.toml when the path is a file,
+// otherwise a builder image reference (oci:, docker-archive: or a registry).
+func resolveBuilder(ctx context.Context, req *platform.BuildRequest, builder string, opts []oci.Option) error {
+	if fi, err := os.Stat(builder); err == nil && !fi.IsDir() {
+		cfg, err := platform.ReadBuilderConfig(builder)
+		req.Builder = cfg
+		return err
+	}
+	ref, err := oci.ParseReference(builder)
+	if err != nil {
+		return fmt.Errorf("--builder %s is neither a builder.toml file nor an image reference: %w", builder, err)
+	}
+	img, err := oci.Read(ctx, ref, opts...)
+	if err != nil {
+		return fmt.Errorf("reading builder image %s: %w", builder, err)
+	}
+	req.BuilderImage = img
+	return nil
 }

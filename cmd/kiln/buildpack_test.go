@@ -91,8 +91,38 @@ run-image = "oci:stack:run"
 		t.Errorf("second builder: exit %d, digest %q, first %q\n%s", code, again, out, errOut)
 	}
 
+	// The round trip: build from that builder image alone (its buildpacks
+	// come from its layers), then run the result. The image equals the one
+	// built from builder.toml with the buildpack directory.
+	bout, errOut, code := e.kiln(t, "build", "oci:out:from-builder", "--builder", "oci:builder", "--path", e.app)
+	if code != 0 {
+		t.Fatalf("kiln build --builder oci:builder: exit %d\n%s\n%s", code, bout, errOut)
+	}
+	got, errOut, code := e.kiln(t, "run", "oci:out:from-builder", "z")
+	if code != 0 || got != "app: tool says hi args=z\n" {
+		t.Errorf("running the image built from the builder: exit %d, %q\n%s", code, got, errOut)
+	}
+	direct := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
+	dout, errOut, code := e.kiln(t, "build", "oci:out:from-toml", "--builder", direct, "--path", e.app)
+	if code != 0 {
+		t.Fatalf("kiln build --builder builder.toml: exit %d\n%s", code, errOut)
+	}
+	if id := imagesLine(bout); id == "" || id != imagesLine(dout) {
+		t.Errorf("built from the builder image: %q; from builder.toml: %q; want the same image", id, imagesLine(dout))
+	}
+
 	_, errOut, code = e.kiln(t, "builder", "create", "oci:bad", "--config", write("bad.toml", "[[buildpacks]]\nuri = \"hello.cnb\"\nfoo = 1\n"))
 	if code == 0 || !strings.Contains(errOut, `"buildpacks.foo"`) {
 		t.Errorf("unknown key: exit %d\n%s", code, errOut)
 	}
+}
+
+// imagesLine is the "*** Images (…)" line of kiln build's output.
+func imagesLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "*** Images (") {
+			return l
+		}
+	}
+	return ""
 }

@@ -30,6 +30,19 @@ func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
 	fetchOpts := []Option{WithImageReader(b.o.reader), WithLogger(b.o.logger), WithPlatform(b.o.platform)}
 	var builderOrder Order
 	switch {
+	case b.req.BuilderImage != nil:
+		bi, err := ReadBuilderImage(ctx, b.req.BuilderImage)
+		if err != nil {
+			return nil, err
+		}
+		// The builder's buildpacks come from its own layers: nothing is
+		// downloaded again.
+		descs, err := ExtractBuildpacks(ctx, b.req.BuilderImage, b.dirs.buildpacks, fetchOpts...)
+		if err != nil {
+			return nil, err
+		}
+		in.buildpacks = &Buildpacks{Dir: b.dirs.buildpacks, All: descs}
+		builderOrder, in.runImages, in.stackID = bi.Order, bi.RunImages, bi.StackID
 	case b.req.Builder != nil:
 		c := b.req.Builder
 		bps, err := FetchModules(ctx, c.Buildpacks, b.dirs.buildpacks, fetchOpts...)

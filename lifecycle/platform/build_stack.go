@@ -3,8 +3,11 @@ package platform
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -46,6 +49,11 @@ func (b *building) readStack(ctx context.Context) error {
 	}
 	b.build = build
 	b.env = withHome(cfg.Config.Env, b.rootfs, b.uid)
+	if b.req.BuilderImage != nil && len(b.inputs.buildEnv) == 0 {
+		if b.inputs.buildEnv, err = builderEnvFiles(b.rootfs); err != nil {
+			return err
+		}
+	}
 
 	runRef := b.inputs.runImages[0].Image
 	run, err := b.o.reader(ctx, runRef)
@@ -55,6 +63,34 @@ func (b *building) readStack(ctx context.Context) error {
 	b.run, b.result.RunImage = run, runRef
 	b.target, err = targetData(run, b.rootfs)
 	return err
+}
+
+// builderEnvFiles reads a builder image's operator env, the files pack and
+// kiln write to /cnb/build-config/env from builder.toml's [[build.env]].
+func builderEnvFiles(rootfs string) (map[string]string, error) {
+	dir, err := securejoin.SecureJoin(rootfs, "/cnb/build-config/env")
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the builder's build-config env: %w", err)
+	}
+	files := map[string]string{}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("reading the builder's build-config env: %w", err)
+		}
+		files[e.Name()] = string(b)
+	}
+	return files, nil
 }
 
 // cnbUser reads CNB_USER_ID and CNB_GROUP_ID from a build image's
