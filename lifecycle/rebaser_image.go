@@ -1,13 +1,13 @@
 package lifecycle
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -20,14 +20,19 @@ type rebasing struct {
 	created         time.Time
 }
 
-// image assembles the rebased image: a manifest of the app image's media
-// type listing the new base's layers and then the app image's layers above
-// the old base, all taken as they are (remote layers stay remote and
-// mountable), with the app image's config edited (config).
+// image assembles the rebased image: the app image's manifest with the new
+// base's layer descriptors in place of the old base's, and the edited config
+// (config). The layers are the source images' own objects: nothing is read,
+// hashed or decompressed, remote layers stay remote and mountable, and a
+// writer skips every blob its destination already holds.
 func (b *rebasing) image(edit runImageEdit, report *RebaseReport) (v1.Image, error) {
 	appManifest, err := b.app.Manifest()
 	if err != nil {
 		return nil, fmt.Errorf("reading app image manifest: %w", err)
+	}
+	baseManifest, err := b.base.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading run image manifest: %w", err)
 	}
 	appLayers, err := b.app.Layers()
 	if err != nil {
@@ -37,40 +42,56 @@ func (b *rebasing) image(edit runImageEdit, report *RebaseReport) (v1.Image, err
 	if err != nil {
 		return nil, fmt.Errorf("reading run image layers: %w", err)
 	}
-	if len(appLayers) != len(b.appCfg.RootFS.DiffIDs) {
-		return nil, fmt.Errorf("the app image has %d layers and %d diffIDs", len(appLayers), len(b.appCfg.RootFS.DiffIDs))
+	if n := len(appManifest.Layers); n != len(appLayers) || n != len(b.appCfg.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("the app image has %d layer descriptors, %d layers and %d diffIDs",
+			n, len(appLayers), len(b.appCfg.RootFS.DiffIDs))
 	}
-	if len(baseLayers) == 0 {
-		return nil, fmt.Errorf("the run image has no layers")
+	if n := len(baseManifest.Layers); n == 0 || n != len(baseLayers) || n != len(b.baseCfg.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("the run image has %d layer descriptors, %d layers and %d diffIDs",
+			n, len(baseLayers), len(b.baseCfg.RootFS.DiffIDs))
 	}
 	mt := appManifest.MediaType
 	if mt == "" {
 		mt = types.OCIManifestSchema1
 	}
-	var adds []mutate.Addendum
-	for _, l := range baseLayers {
-		if l, err = retypeFor(mt, l); err != nil {
-			return nil, fmt.Errorf("reading run image layers: %w", err)
-		}
-		adds = append(adds, mutate.Addendum{Layer: l})
-	}
-	for _, l := range appLayers[b.top+1:] {
-		adds = append(adds, mutate.Addendum{Layer: l})
-	}
-	cfg, err := b.config(edit, len(baseLayers), appLayers[b.top+1:])
+	cfg, err := b.config(edit, len(baseLayers), len(appLayers)-b.top-1)
 	if err != nil {
 		return nil, err
 	}
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, mt), appManifest.Config.MediaType)
-	if img, err = mutate.Append(img, adds...); err != nil {
+	rawCfg, err := json.Marshal(cfg)
+	if err != nil {
 		return nil, fmt.Errorf("assembling rebased image: %w", err)
 	}
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+	cfgDigest, cfgSize, err := v1.SHA256(bytes.NewReader(rawCfg))
+	if err != nil {
 		return nil, fmt.Errorf("assembling rebased image: %w", err)
 	}
-	if len(appManifest.Annotations) > 0 {
-		img = mutate.Annotations(img, appManifest.Annotations).(v1.Image)
+
+	m := appManifest.DeepCopy()
+	m.Config.Digest, m.Config.Size, m.Config.Data = cfgDigest, cfgSize, nil
+	m.Layers = nil
+	img := &manifestImage{cfg: cfg, rawConfig: rawCfg, byDigest: map[v1.Hash]v1.Layer{}, byDiffID: map[v1.Hash]v1.Layer{}}
+	add := func(d v1.Descriptor, l v1.Layer, diffID v1.Hash) {
+		m.Layers = append(m.Layers, d)
+		img.layers = append(img.layers, l)
+		img.byDigest[d.Digest] = l
+		img.byDiffID[diffID] = l
 	}
+	for i, d := range baseManifest.Layers {
+		l := baseLayers[i]
+		if want, ok := layerTypeFor(mt, d.MediaType); ok {
+			d.MediaType = want
+			l = &retypedLayer{Layer: l, mediaType: want}
+		}
+		add(d, l, b.baseCfg.RootFS.DiffIDs[i])
+	}
+	for i := b.top + 1; i < len(appLayers); i++ {
+		add(appManifest.Layers[i], appLayers[i], b.appCfg.RootFS.DiffIDs[i])
+	}
+	if img.rawManifest, err = json.Marshal(m); err != nil {
+		return nil, fmt.Errorf("assembling rebased image: %w", err)
+	}
+	img.manifest, img.mediaType = m, mt
 	report.NewTopLayer = cfg.RootFS.DiffIDs[len(baseLayers)-1].String()
 	report.BaseLayers, report.AppLayers = len(baseLayers), len(appLayers)-b.top-1
 	return img, nil
@@ -79,7 +100,7 @@ func (b *rebasing) image(edit runImageEdit, report *RebaseReport) (v1.Image, err
 // config is the app image's config with the new base's diffIDs, history,
 // os, architecture and os.version, the base's stack (and, from Platform
 // API 0.12, base) labels, and the lifecycle label pointing at the new base.
-func (b *rebasing) config(edit runImageEdit, baseLayers int, kept []v1.Layer) (*v1.ConfigFile, error) {
+func (b *rebasing) config(edit runImageEdit, baseLayers, kept int) (*v1.ConfigFile, error) {
 	cfg := b.appCfg.DeepCopy()
 	cfg.OS, cfg.Architecture, cfg.OSVersion = b.baseCfg.OS, b.baseCfg.Architecture, b.baseCfg.OSVersion
 	cfg.Created = v1.Time{Time: b.created}
@@ -89,7 +110,7 @@ func (b *rebasing) config(edit runImageEdit, baseLayers int, kept []v1.Layer) (*
 		return nil, fmt.Errorf("the run image has %d layers and %d diffIDs", baseLayers, len(diffIDs))
 	}
 	cfg.RootFS.DiffIDs = append(diffIDs, b.appCfg.RootFS.DiffIDs[b.top+1:]...)
-	cfg.History = rebasedHistory(b.baseCfg.History, baseLayers, b.appCfg.History, b.top+1, len(kept), b.created)
+	cfg.History = rebasedHistory(b.baseCfg.History, baseLayers, b.appCfg.History, b.top+1, kept, b.created)
 
 	labels := map[string]string{}
 	for k, v := range cfg.Config.Labels {
@@ -156,14 +177,10 @@ func nonEmpty(h []v1.History) int {
 	return n
 }
 
-// retypeFor gives a run image layer the media type of the app manifest's
-// family (Docker v2 or OCI) when it has the other family's; the blob is the
-// same. Layers of the right family are returned as they are.
-func retypeFor(manifest types.MediaType, l v1.Layer) (v1.Layer, error) {
-	mt, err := l.MediaType()
-	if err != nil {
-		return nil, err
-	}
+// layerTypeFor returns the layer media type of the manifest family (Docker
+// v2 or OCI) that corresponds to a layer of the other family; ok is false
+// when the layer's type already fits (or has no counterpart, as zstd).
+func layerTypeFor(manifest, layer types.MediaType) (types.MediaType, bool) {
 	var pairs map[types.MediaType]types.MediaType
 	if manifest == types.DockerManifestSchema2 {
 		pairs = map[types.MediaType]types.MediaType{
@@ -178,10 +195,8 @@ func retypeFor(manifest types.MediaType, l v1.Layer) (v1.Layer, error) {
 			types.DockerForeignLayer:      types.OCIRestrictedLayer,
 		}
 	}
-	if want, ok := pairs[mt]; ok {
-		return &retypedLayer{Layer: l, mediaType: want}, nil
-	}
-	return l, nil
+	want, ok := pairs[layer]
+	return want, ok
 }
 
 // retypedLayer is a layer reporting another media type for the same blob.
