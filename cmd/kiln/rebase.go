@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
@@ -62,6 +63,8 @@ func runRebase(cmd *cobra.Command, g *globalFlags, appArg string, f *rebaseFlags
 		if outRef, err = oci.ParseReference(f.output); err != nil {
 			return err
 		}
+	} else if _, byDigest := appRef.Name.(name.Digest); byDigest && appRef.Kind == oci.KindRegistry {
+		return fmt.Errorf("%s names a digest, which the rebased image cannot have: give --output", appRef)
 	}
 	created, err := sourceDateEpoch()
 	if err != nil {

@@ -368,6 +368,14 @@ func TestRebaseRegistry(t *testing.T) {
 	}
 	reqs := requests()[seen:]
 	checkRebased(t, readImage(t, app), e.appImg, e.oldRun, e.newRun, true)
+	appDigest, err := e.appImg.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDigest := host + "/kiln/app@" + appDigest.String()
+	if _, errOut, code := e.kiln(t, "rebase", byDigest, "--run-image", run, "--force"); code == 0 || !strings.Contains(errOut, "give --output") {
+		t.Errorf("rebase in place of a digest reference: exit %d\n%s", code, errOut)
+	}
 
 	// No app layer was downloaded or uploaded: no GET of one, no upload
 	// completed or mounted with its digest.
