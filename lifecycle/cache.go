@@ -58,6 +58,9 @@ type Cache struct {
 	// Prune removes the blobs of a layout that its index no longer names
 	// after a write: for a directory that holds nothing but this cache.
 	Prune bool
+	// Trees, when set, is a directory on the build's file system where
+	// the cached layers are also kept unpacked (see KeepTrees).
+	Trees string
 }
 
 // String names the cache for messages.

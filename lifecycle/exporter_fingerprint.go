@@ -48,10 +48,11 @@ type fingerprinter struct {
 	links map[[2]uint64]string
 	bytes int64 // file content hashed
 	buf   []byte
+	store *oci.Store // remembers trees by their stat snapshot; nil: none
 }
 
-func newFingerprinter(mediaType string) *fingerprinter {
-	f := &fingerprinter{h: sha256.New(), links: map[[2]uint64]string{}, buf: make([]byte, 256<<10)}
+func newFingerprinter(mediaType string, store *oci.Store) *fingerprinter {
+	f := &fingerprinter{h: sha256.New(), links: map[[2]uint64]string{}, buf: make([]byte, 256<<10), store: store}
 	f.str(fingerprintVersion)
 	f.str(mediaType)
 	return f
@@ -106,10 +107,82 @@ func (f *fingerprinter) Hardlink(name, target string, mode fs.FileMode, uid, gid
 	return nil
 }
 
-// Tree walks src as LayerWriter.Tree does (sorted, symlinks not followed,
-// hard links by inode across the whole layer).
+// Tree adds the fingerprint of the tree at src: the hash of its entries as
+// LayerWriter.Tree would write them (sorted, symlinks not followed, hard
+// links by inode). A tree whose stat snapshot (names, modes, sizes, inodes,
+// mtimes and ctimes of every entry but the root's times) was seen before
+// is not read again: its recorded hash is used. Any write to a file changes
+// its ctime, which the kernel sets and no buildpack can, so an equal
+// snapshot means equal content.
 func (f *fingerprinter) Tree(ctx context.Context, src, dst string, uid, gid int) error {
 	f.str("tree")
+	var snapKey string
+	if f.store != nil {
+		if k, err := statSnapshot(ctx, src, dst, uid, gid); err == nil {
+			snapKey = k
+			if b, err := os.ReadFile(snapshotPath(f.store, k)); err == nil {
+				f.str(strings.TrimSpace(string(b)))
+				return nil
+			}
+		}
+	}
+	sub := &fingerprinter{h: sha256.New(), links: f.links, buf: f.buf}
+	if err := sub.walk(ctx, src, dst, uid, gid); err != nil {
+		return err
+	}
+	f.bytes += sub.bytes
+	sum := sub.sum()
+	f.str(sum)
+	if snapKey != "" {
+		_ = writeFileAtomic(snapshotPath(f.store, snapKey), []byte(sum+"\n"), 0o644) // only a shortcut
+	}
+	return nil
+}
+
+// snapshotPath is where the store remembers the hash of a tree with a stat
+// snapshot.
+func snapshotPath(s *oci.Store, key string) string {
+	return filepath.Join(s.Dir(), "lifecycle", "snapshots", key)
+}
+
+// statSnapshot hashes what lstat says of every entry of the tree at src.
+func statSnapshot(ctx context.Context, src, dst string, uid, gid int) (string, error) {
+	h := sha256.New()
+	f := &fingerprinter{h: h}
+	f.str(fingerprintVersion + "-snapshot")
+	f.str(dst)
+	f.num(uint64(uid))
+	f.num(uint64(gid))
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return err
+		}
+		f.str(p[len(src):])
+		f.num(uint64(st.Mode))
+		if p == src {
+			return nil // renaming the root changes its ctime, not its content
+		}
+		for _, v := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Nlink), uint64(st.Size), uint64(st.Uid), uint64(st.Gid),
+			uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec), uint64(st.Rdev)} {
+			f.num(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return f.sum(), nil
+}
+
+// walk hashes the entries of the tree at src.
+func (f *fingerprinter) walk(ctx context.Context, src, dst string, uid, gid int) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -185,7 +258,7 @@ func (x *exporting) layer(ctx context.Context, id string, fill func(w layerSink)
 	if s == nil {
 		return x.writeLayer(fill)
 	}
-	fp := newFingerprinter(string(x.layerType))
+	fp := newFingerprinter(string(x.layerType), s)
 	if err := fill(fp); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,9 @@ type Restorer struct {
 	Unpack oci.UnpackOptions
 	// Owner, when set, owns what the phase writes for buildpacks.
 	Owner *Owner
+	// Trees is Cache.Trees: unpacked cached layers, moved into place
+	// instead of unpacking their blobs.
+	Trees string
 
 	Logger *slog.Logger
 	// Out receives pack-like lines ("Restoring data for …") and warnings.
@@ -243,6 +246,9 @@ func (s *restoring) unpack(ctx context.Context, bpDir Dir, name, sha string) err
 	img := s.r.Analysis.Cache
 	if img == nil {
 		return fmt.Errorf("no cache image")
+	}
+	if dst, err := bpDir.scopedJoin(name); err == nil && takeTree(s.r.Trees, sha, dst.Host) {
+		return nil
 	}
 	h, err := v1.NewHash(sha)
 	if err != nil {

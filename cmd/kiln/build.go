@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -214,7 +216,13 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 	case f.cacheDir != "":
 		return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: f.cacheDir, Tag: "cache"}, Options: opts, Prune: true}, nil
 	}
-	return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: store.Dir(), Tag: "kiln.cache/" + out.String()}, Options: opts}, nil
+	key := "kiln.cache/" + out.String()
+	return &lifecycle.Cache{
+		Ref:     oci.Reference{Kind: oci.KindLayout, Path: store.Dir(), Tag: key},
+		Options: opts,
+		// Unpacked next to the build directories, which are in the store.
+		Trees: filepath.Join(store.Dir(), "lifecycle", "trees", fmt.Sprintf("%x", sha256.Sum256([]byte(key)))[:16]),
+	}, nil
 }
 
 // resolveBuilder reads --builder: a builder.toml when the path is a file,

@@ -287,6 +287,9 @@ func (b *building) restore(ctx context.Context) error {
 		Logger:      b.o.logger,
 		Out:         b.out,
 	}
+	if b.req.Cache != nil {
+		r.Trees = b.req.Cache.Trees
+	}
 	res, err := r.Run(ctx)
 	if err != nil {
 		return err
@@ -319,6 +322,9 @@ func (b *building) saveCache(ctx context.Context) {
 	}
 	if err == nil {
 		err = c.Write(ctx, m, layers)
+	}
+	if err == nil {
+		err = c.KeepTrees(b.paths.Layers, m)
 	}
 	if err != nil {
 		fmt.Fprintf(b.out, "Warning: saving the cache: %v\n", err)
