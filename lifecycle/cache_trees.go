@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,6 +43,13 @@ func (c *Cache) KeepTrees(layers Dir, m CacheMetadata) error {
 			if err := os.Rename(src.Host, dst); err != nil {
 				return fmt.Errorf("keeping cache tree of %s:%s: %w", bp.ID, name, err)
 			}
+			snap, err := treeSnapshot(dst)
+			if err == nil {
+				err = writeFileAtomic(dst+snapshotSuffix, []byte(snap+"\n"), 0o644)
+			}
+			if err != nil {
+				return fmt.Errorf("keeping cache tree of %s:%s: %w", bp.ID, name, err)
+			}
 		}
 	}
 	entries, err := os.ReadDir(c.Trees)
@@ -49,7 +57,7 @@ func (c *Cache) KeepTrees(layers Dir, m CacheMetadata) error {
 		return fmt.Errorf("keeping cache trees: %w", err)
 	}
 	for _, e := range entries {
-		if !keep[e.Name()] {
+		if !keep[strings.TrimSuffix(e.Name(), snapshotSuffix)] {
 			if err := os.RemoveAll(filepath.Join(c.Trees, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("pruning cache trees: %w", err)
 			}
@@ -58,8 +66,18 @@ func (c *Cache) KeepTrees(layers Dir, m CacheMetadata) error {
 	return nil
 }
 
+// snapshotSuffix names the file next to a kept tree that holds its stat
+// snapshot as KeepTrees left it.
+const snapshotSuffix = ".snapshot"
+
+// treeSnapshot is the stat snapshot of a kept tree.
+func treeSnapshot(dir string) (string, error) {
+	return statSnapshot(context.Background(), dir, "", 0, 0)
+}
+
 // takeTree moves the kept tree of diffID sha to dst; false when there is
-// none (or it cannot be moved), and the blob is unpacked instead.
+// none, when it is not exactly as KeepTrees left it (a tree touched since
+// is removed), or when it cannot be moved: the blob is unpacked instead.
 func takeTree(trees, sha, dst string) bool {
 	hex, ok := strings.CutPrefix(sha, "sha256:")
 	if trees == "" || !ok {
@@ -69,6 +87,14 @@ func takeTree(trees, sha, dst string) bool {
 	if fi, err := os.Lstat(src); err != nil || !fi.IsDir() {
 		return false
 	}
+	want, err := os.ReadFile(src + snapshotSuffix)
+	got, serr := treeSnapshot(src)
+	if err != nil || serr != nil || strings.TrimSpace(string(want)) != got {
+		os.RemoveAll(src)
+		os.Remove(src + snapshotSuffix)
+		return false
+	}
+	os.Remove(src + snapshotSuffix)
 	if err := os.RemoveAll(dst); err != nil {
 		return false
 	}
