@@ -3,6 +3,7 @@ package sandbox
 import (
 	"io"
 	"log/slog"
+	"os"
 )
 
 // Network selects the network namespace of a container.
@@ -96,4 +97,11 @@ type Process struct {
 	TTY bool
 	// TTYSize is the initial terminal size (columns, rows); zero: 80x24.
 	TTYSize [2]uint16
+	// Resize, when set, resizes the terminal (columns, rows) on each value,
+	// as a terminal emulator does on SIGWINCH.
+	Resize <-chan [2]uint16
+	// Signals, when set, are forwarded to the process's group as they
+	// arrive (kiln run's Ctrl-C, say). Signals other than syscall.Signal
+	// values are ignored.
+	Signals <-chan os.Signal
 }

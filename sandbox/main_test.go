@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 // busyboxApplets are the commands the tests' root filesystem provides.
 var busyboxApplets = []string{
 	"sh", "id", "cat", "echo", "ls", "touch", "sleep", "kill", "ps", "stat", "grep",
-	"wc", "seq", "true", "false", "mkdir", "nc", "hostname", "env", "pwd", "test", "tty", "wget", "unshare", "mount",
+	"wc", "seq", "true", "false", "mkdir", "nc", "hostname", "env", "pwd", "test", "tty", "wget", "unshare", "mount", "stty", "head",
 }
 
 // busyboxRootfs assembles a root filesystem from the host's static busybox

@@ -188,6 +188,11 @@ func (z *zygoteClient) run(ctx context.Context, id uint64, p Process) (int, erro
 		}
 		st.attachTTY(r.files[0], p)
 	}
+	done := make(chan struct{})
+	defer close(done)
+	if p.Signals != nil {
+		go z.forward(r.m.Pid, p.Signals, done)
+	}
 	var exited message
 	select {
 	case exited, ok = <-pd.exited:
@@ -206,6 +211,23 @@ func (z *zygoteClient) run(ctx context.Context, id uint64, p Process) (int, erro
 		return exitCode(exited.Status), ctx.Err()
 	}
 	return exitCode(exited.Status), nil
+}
+
+// forward sends the signals from sigs to the process group pid until done.
+func (z *zygoteClient) forward(pid int, sigs <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case s, ok := <-sigs:
+			if !ok {
+				return
+			}
+			if sig, ok := s.(syscall.Signal); ok {
+				z.send(message{Op: opSignal, Pid: pid, Signal: int(sig)})
+			}
+		}
+	}
 }
 
 func (z *zygoteClient) forget(id uint64) {
@@ -265,6 +287,7 @@ type stdio struct {
 	child   []*os.File // stdin, stdout, stderr for the child (closed after sending)
 	ours    []*os.File // our ends of pipes, closed at the end
 	copiers sync.WaitGroup
+	stop    chan struct{} // ends the resize loop
 }
 
 func newStdio(p Process) (*stdio, error) {
@@ -356,9 +379,25 @@ func dupFile(f *os.File) (*os.File, error) {
 }
 
 // attachTTY copies between the terminal's master and the caller's
-// streams.
+// streams, and applies resizes.
 func (s *stdio) attachTTY(master *os.File, p Process) {
 	s.ours = append(s.ours, master)
+	if p.Resize != nil {
+		s.stop = make(chan struct{})
+		go func() {
+			for {
+				select {
+				case <-s.stop:
+					return
+				case sz, ok := <-p.Resize:
+					if !ok {
+						return
+					}
+					unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: sz[0], Row: sz[1]})
+				}
+			}
+		}()
+	}
 	if p.Stdin != nil {
 		go io.Copy(master, p.Stdin)
 	}
@@ -397,6 +436,10 @@ func (s *stdio) wait() {
 }
 
 func (s *stdio) close() {
+	if s.stop != nil {
+		close(s.stop)
+		s.stop = nil
+	}
 	s.closeChild()
 	closeAll(s.ours)
 	s.ours = nil

@@ -1,10 +1,12 @@
 package sandbox_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -356,4 +358,68 @@ func TestOneWriterForBothStreams(t *testing.T) {
 	if both.String() != "out\nerr\nout2\n" {
 		t.Errorf("got %q", both.String())
 	}
+}
+
+func TestSignalsAndResize(t *testing.T) {
+	c, err := sandbox.Start(context.Background(), config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	t.Run("signals", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		sigs := make(chan os.Signal, 1)
+		var code int
+		done := make(chan error, 1)
+		go func() {
+			var err error
+			code, err = c.Run(context.Background(), sandbox.Process{
+				Args: []string{"sh", "-c", `trap 'echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.05; done`},
+				UID:  cnbUID, GID: cnbGID, Stdout: pw, Signals: sigs,
+			})
+			pw.Close()
+			done <- err
+		}()
+		r := bufio.NewReader(pr)
+		if line, _ := r.ReadString('\n'); line != "ready\n" {
+			t.Fatalf("got %q", line)
+		}
+		sigs <- syscall.SIGTERM
+		rest, _ := io.ReadAll(r)
+		if err := <-done; err != nil || code != 9 || string(rest) != "got TERM\n" {
+			t.Errorf("got %d, %v, %q; want 9 and the trap's output", code, err, rest)
+		}
+	})
+	t.Run("resize", func(t *testing.T) {
+		inR, inW := io.Pipe()
+		outR, outW := io.Pipe()
+		resize := make(chan [2]uint16, 1)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Run(context.Background(), sandbox.Process{
+				Args: []string{"sh", "-c", "stty -echo; stty size; while read x; do stty size; done"},
+				UID:  cnbUID, GID: cnbGID, TTY: true, TTYSize: [2]uint16{100, 30},
+				Stdin: inR, Stdout: outW, Resize: resize,
+			})
+			outW.Close()
+			done <- err
+		}()
+		r := bufio.NewReader(outR)
+		if line, _ := r.ReadString('\n'); line != "30 100\r\n" {
+			t.Fatalf("initial size: got %q", line)
+		}
+		resize <- [2]uint16{120, 40}
+		// The resize is applied by another goroutine: ask until it shows.
+		var line string
+		for i := 0; i < 100 && line != "40 120\r\n"; i++ {
+			inW.Write([]byte("\n"))
+			line, _ = r.ReadString('\n')
+		}
+		inW.Write([]byte{4}) // ^D: end of input for the reading shell
+		io.Copy(io.Discard, r)
+		inW.Close()
+		if err := <-done; err != nil || line != "40 120\r\n" {
+			t.Errorf("after resizing: %q, %v", line, err)
+		}
+	})
 }

@@ -130,9 +130,12 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 		restore := prepareTerminal(&p, f.interactive)
 		defer restore()
 	}
-	code, err := sandbox.Run(ctx, cfg, p)
+	// Signals go to the process, as with docker run; a second one kills it.
+	runCtx, stop := proxySignals(ctx, &p)
+	defer stop()
+	code, err := sandbox.Run(runCtx, cfg, p)
 	switch {
-	case ctx.Err() != nil:
+	case runCtx.Err() != nil:
 		return silentError(130) // interrupted, as a shell reports Ctrl-C
 	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, sandbox.ErrNotExecutable):
 		return exitError{err: err, code: code}

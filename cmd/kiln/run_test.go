@@ -221,8 +221,9 @@ func TestRunServesOnHostPorts(t *testing.T) {
 	}
 }
 
-// TestRunInterrupt runs kiln as its own process, interrupts it as Ctrl-C
-// does and checks that it exits with 130 and leaves no process behind.
+// TestRunInterrupt runs kiln as its own process and interrupts it as
+// Ctrl-C does: the signal reaches the process, kiln exits with the
+// process's code (130 when SIGINT ended it) and leaves no process behind.
 func TestRunInterrupt(t *testing.T) {
 	kiln := os.Getenv("KILN_TEST_BIN")
 	if kiln == "" {
@@ -232,28 +233,42 @@ func TestRunInterrupt(t *testing.T) {
 		testutil.Skip(t, "no kiln binary (make build, or KILN_TEST_BIN)")
 	}
 	img := busyboxImage(t)
-	marker := fmt.Sprintf("KILN_TEST_MARKER=%d", time.Now().UnixNano())
-	cmd := exec.Command(kiln, "--store", filepath.Join(t.TempDir(), "store"), "run", "-e", marker, "--entrypoint", "sh", img, "-c", "echo started; sleep 1000")
-	stdout, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "started\n" {
-		t.Fatalf("got %q, %v; stderr:\n%s", line, err, stderr.String())
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Errorf("exit code %d (%v), want 130; stderr:\n%s", code, err, stderr.String())
-	}
-	for deadline := time.Now().Add(10 * time.Second); len(processesWith(marker)) > 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("processes %v outlived kiln", processesWith(marker))
-		}
-		time.Sleep(20 * time.Millisecond)
+	for _, tc := range []struct {
+		name   string
+		script string
+		code   int
+		out    string
+	}{
+		{"killed by SIGINT", "echo started; sleep 1000", 130, ""},
+		{"handles SIGINT", "trap 'echo bye; exit 0' INT; echo started; while :; do sleep 0.05; done", 0, "bye\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			marker := fmt.Sprintf("KILN_TEST_MARKER=%d", time.Now().UnixNano())
+			cmd := exec.Command(kiln, "--store", filepath.Join(t.TempDir(), "store"), "run", "-e", marker, "--entrypoint", "sh", img, "-c", tc.script)
+			stdout, _ := cmd.StdoutPipe()
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			r := bufio.NewReader(stdout)
+			if line, err := r.ReadString('\n'); line != "started\n" {
+				t.Fatalf("got %q, %v; stderr:\n%s", line, err, stderr.String())
+			}
+			cmd.Process.Signal(syscall.SIGINT)
+			rest, _ := io.ReadAll(r)
+			err := cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != tc.code || string(rest) != tc.out {
+				t.Errorf("exit code %d (%v), output %q; want %d, %q; stderr:\n%s", code, err, rest, tc.code, tc.out, stderr.String())
+			}
+			for deadline := time.Now().Add(10 * time.Second); len(processesWith(marker)) > 0; {
+				if time.Now().After(deadline) {
+					t.Fatalf("processes %v outlived kiln", processesWith(marker))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
 	}
 }
 
