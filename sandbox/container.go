@@ -35,6 +35,7 @@ type Container struct {
 	mu      sync.Mutex // guards ctl requests, zygotes, closed and stopCtx
 	stopCtx func() bool
 	ctl     *net.UnixConn
+	ctlRx   *receiver // reads ctl; used under mu
 	zygotes map[[2]int]*zygoteClient
 	closed  bool
 
@@ -196,6 +197,7 @@ func (c *Container) startInit(m mode) error {
 		return err
 	}
 	c.ctl = ours
+	c.ctlRx = newReceiver(ours)
 	go func() {
 		c.init.Wait()
 		close(c.initDone)

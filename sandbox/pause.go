@@ -35,8 +35,9 @@ func pauseMain() int {
 			reap()
 		}
 	}()
+	rx := newReceiver(ctl)
 	for {
-		m, files, err := recv(ctl)
+		m, files, err := rx.recv()
 		if err != nil {
 			return 0
 		}

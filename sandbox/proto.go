@@ -97,11 +97,21 @@ func send(c *net.UnixConn, m message, files ...*os.File) error {
 	return err
 }
 
+// receiver reads messages from one socket, reusing its buffers.
+type receiver struct {
+	conn *net.UnixConn
+	buf  []byte
+	oob  []byte
+}
+
+func newReceiver(c *net.UnixConn) *receiver {
+	return &receiver{conn: c, buf: make([]byte, maxPacket+1), oob: make([]byte, unix.CmsgSpace(4*8))}
+}
+
 // recv reads one message and the files attached to it (close-on-exec).
-func recv(c *net.UnixConn) (message, []*os.File, error) {
-	b := make([]byte, maxPacket+1)
-	oob := make([]byte, unix.CmsgSpace(4*8))
-	n, oobn, _, _, err := c.ReadMsgUnix(b, oob)
+func (r *receiver) recv() (message, []*os.File, error) {
+	b, oob := r.buf, r.oob
+	n, oobn, _, _, err := r.conn.ReadMsgUnix(b, oob)
 	if err != nil {
 		return message{}, nil, err
 	}

@@ -71,7 +71,7 @@ func (c *Container) zygote(uid, gid int) (*zygoteClient, error) {
 		ours.Close()
 		return nil, fmt.Errorf("starting a zygote: %w", ErrClosed)
 	}
-	r, files, err := recv(c.ctl)
+	r, files, err := c.ctlRx.recv()
 	closeAll(files)
 	if err != nil {
 		ours.Close()
@@ -114,8 +114,9 @@ func (z *zygoteClient) isDead() bool {
 }
 
 func (z *zygoteClient) read() {
+	rx := newReceiver(z.conn)
 	for {
-		m, files, err := recv(z.conn)
+		m, files, err := rx.recv()
 		if err != nil {
 			z.mu.Lock()
 			z.dead = true

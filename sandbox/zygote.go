@@ -60,8 +60,9 @@ func zygoteMain() int {
 	}
 	z := &zygote{ctl: ctl}
 	defer z.killAll()
+	rx := newReceiver(ctl)
 	for {
-		m, files, err := recv(ctl)
+		m, files, err := rx.recv()
 		if err != nil {
 			return 0
 		}
