@@ -146,10 +146,10 @@ step "kiln stack create" "${kiln[@]}" stack create --config stack.toml --lock "$
 step "kiln buildpack package (empty)" "${kiln[@]}" buildpack package buildpacks/empty.cnb --config buildpacks/empty-package.toml
 step "kiln buildpack package (python)" "${kiln[@]}" buildpack package buildpacks/python.cnb --config buildpacks/python-package.toml
 step "kiln builder create" "${kiln[@]}" builder create oci:builder --config builder.toml
-step "kiln build (empty app)" "${kiln[@]}" build oci:out:empty --builder builder.toml --path empty-app
+step "kiln build (empty app)" "${kiln[@]}" build oci:out:empty --builder oci:builder --path empty-app
 step "apt-get download (wheel sources)" fetch_debs
 step "wheelhouse (kiln run python3)" make_wheelhouse
-step "kiln build (webapp, offline)" "${kiln[@]}" build oci:out:webapp --builder builder.toml --path app \
+step "kiln build (webapp, offline)" "${kiln[@]}" build oci:out:webapp --builder oci:builder --path app \
 	--network none --volume "$demo/wheelhouse:/wheelhouse" --env BP_PIP_FIND_LINKS=/wheelhouse
 step "kiln run (until it listens)" start_app
 step "HTTP requests" requests
