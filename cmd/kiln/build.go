@@ -168,10 +168,16 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 		return err
 	}
 	sb := &buildSandbox{network: network, stateDir: state, logger: g.logger(stderr)}
+	// A previous image in a registry is read without the store: as it is
+	// now, and without fetching layers the build may only reuse by digest.
+	remoteOpts := []oci.Option{oci.WithInsecureRegistries(g.insecure...), oci.WithLogger(g.logger(stderr))}
 	readImage := func(ctx context.Context, ref string) (v1.Image, error) {
 		r, err := oci.ParseReference(ref)
 		if err != nil {
 			return nil, err
+		}
+		if ref == req.PreviousImage && r.Kind == oci.KindRegistry {
+			return oci.Read(ctx, r, remoteOpts...)
 		}
 		return oci.Read(ctx, r, opts...)
 	}

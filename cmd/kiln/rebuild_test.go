@@ -195,6 +195,27 @@ func TestRebuildSharedCacheImage(t *testing.T) {
 	}
 }
 
+// TestRebuildRegistryOutput: the previous image is the output in a
+// registry, read as it is there; kept layers are reused from it.
+func TestRebuildRegistryOutput(t *testing.T) {
+	e := newBuildEnv(t)
+	reg := testutil.NewRegistry(t)
+	builder := writeBuilder(t, e.dir, []string{"example/counter"}, "counter")
+	ref := reg.Host + "/kiln/app:1"
+	args := []string{"--insecure-registry", reg.Host, "build", ref, "--builder", builder, "--path", e.app}
+	for i, want := range []string{"kept: building\n", "kept: reusing\n"} {
+		out, errOut, code := e.kiln(t, args...)
+		if code != 0 {
+			t.Fatalf("build %d: exit %d\n%s\n%s", i, code, out, errOut)
+		}
+		wantLines(t, out, want)
+		if i == 1 {
+			wantLines(t, out, "Restoring metadata for \"example/counter:kept\" from app image\n",
+				"Reusing layer 'example/counter:kept'\n", "counter: 2\n")
+		}
+	}
+}
+
 // TestRebuildCorruptCache: a damaged cached blob, a missing one and a kept
 // layer whose blob is gone each give a warning and a cold build of that
 // layer, and the image a cold build gives.
