@@ -57,10 +57,15 @@ fetch_debs() {
 		compgen -G "${p}_*.deb" >/dev/null || missing+=("$p")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
-		apt-get download "${missing[@]}" 2>/dev/null || {
+		if ! apt-get download "${missing[@]}" 2>/dev/null; then
 			# A machine that never ran apt-get update has no package lists.
-			[ "$(id -u)" -eq 0 ] && apt-get update -qq && apt-get download "${missing[@]}"
-		}
+			if [ "$(id -u)" -ne 0 ]; then
+				echo "demo: apt-get download ${missing[*]} failed; run apt-get update as root" >&2
+				return 1
+			fi
+			apt-get update -qq
+			apt-get download "${missing[@]}"
+		fi
 	fi
 	ls -1 "$demo/debs"
 	cd "$work"
@@ -95,16 +100,22 @@ free_port() {
 	return 1
 }
 
-# get PATH prints the response's status line and body, over bash's /dev/tcp
-# (curl may not be installed).
+# get PATH BODY prints the response's status line and body, over bash's
+# /dev/tcp (curl may not be installed), and fails unless the body is BODY.
 get() {
-	local resp
+	local resp status body
 	exec 3<>"/dev/tcp/127.0.0.1/$port"
 	printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$1" "$port" >&3
 	resp=$(cat <&3)
 	exec 3<&-
-	echo "GET $1 -> ${resp%%$'\r'*}"
-	echo "  body: ${resp#*$'\r\n\r\n'}"
+	status=${resp%%$'\r'*}
+	body=${resp#*$'\r\n\r\n'}
+	echo "GET $1 -> $status"
+	echo "  body: $body"
+	if [ "$status" != "HTTP/1.1 200 OK" ] || [ "$body" != "$2" ]; then
+		echo "demo: GET $1 answered $status $body, want 200 $2" >&2
+		return 1
+	fi
 }
 
 stop_app() {
@@ -134,8 +145,8 @@ start_app() {
 }
 
 requests() {
-	get /
-	get /about
+	get / Homepage
+	get /about About
 }
 
 step "make build" build_kiln
