@@ -133,11 +133,18 @@ func (f *fingerprinter) Tree(ctx context.Context, src, dst string, uid, gid int)
 	f.bytes += sub.bytes
 	sum := sub.sum()
 	f.str(sum)
-	if snapKey != "" {
+	// Only trees worth the shortcut are remembered: small ones are read
+	// again quickly, and a record per build of a small, ever-rewritten
+	// tree (such as config/) would only pile up.
+	if snapKey != "" && sub.bytes >= minSnapshotBytes {
 		_ = writeFileAtomic(snapshotPath(f.store, snapKey), []byte(sum+"\n"), 0o644) // only a shortcut
 	}
 	return nil
 }
+
+// minSnapshotBytes is the content size from which a tree's stat snapshot
+// is remembered.
+const minSnapshotBytes = 1 << 20
 
 // snapshotPath is where the store remembers the hash of a tree with a stat
 // snapshot.

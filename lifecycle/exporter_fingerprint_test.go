@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // (same size, same mtime) is seen.
 func TestExportReusesUnchangedLayers(t *testing.T) {
 	f := newFixture(t)
+	// Big enough for the tree's stat snapshot to be remembered: the change
+	// below must be seen through it.
+	put(t, filepath.Join(f.layers, "acme_node", "node", "lib", "big"), strings.Repeat("x", minSnapshotBytes), 0o644)
 	run := testRunImage(t, false)
 	e := exporterFor(t, f, run, io.Discard)
 	first, rep := export(t, e, f)
@@ -25,6 +29,9 @@ func TestExportReusesUnchangedLayers(t *testing.T) {
 	again, rep := export(t, e, f)
 	if rep.CompressedBytes != 0 {
 		t.Errorf("an unchanged export compressed %d bytes", rep.CompressedBytes)
+	}
+	if snaps, _ := filepath.Glob(filepath.Join(e.Store.Dir(), "lifecycle", "snapshots", "*")); len(snaps) != 1 {
+		t.Errorf("remembered snapshots %v, want the node layer's", snaps)
 	}
 	if d1, d2 := imageDigestOf(t, first), imageDigestOf(t, again); d1 != d2 {
 		t.Errorf("unchanged export: %s, first %s", d2, d1)
