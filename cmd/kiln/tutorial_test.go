@@ -1,8 +1,11 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -198,11 +201,63 @@ func (tu *tutorial) wheelhouse(t *testing.T) string {
 	}
 	tu.kiln(t, args...)
 	for _, w := range []string{"starlette-0.26.1", "uvicorn-0.17.6", "asgiref-3.6.0"} {
-		if _, err := os.Stat(filepath.Join(wheels, w+"-py3-none-any.whl")); err != nil {
-			t.Errorf("wheelhouse: %v", err)
-		}
+		checkWheel(t, filepath.Join(wheels, w+"-py3-none-any.whl"))
 	}
 	return wheels
+}
+
+// checkWheel checks a wheel as an installer may: a .dist-info named after
+// the file with METADATA and WHEEL, and a RECORD whose digests and sizes
+// match every other entry.
+func checkWheel(t *testing.T, path string) {
+	t.Helper()
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		t.Errorf("wheelhouse: %v", err)
+		return
+	}
+	defer z.Close()
+	parts := strings.Split(strings.TrimSuffix(filepath.Base(path), ".whl"), "-")
+	info := parts[0] + "-" + parts[1] + ".dist-info/"
+	entries := map[string][]byte{}
+	for _, f := range z.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[f.Name] = b
+	}
+	for _, name := range []string{"METADATA", "WHEEL", "RECORD"} {
+		if _, ok := entries[info+name]; !ok {
+			t.Errorf("%s: no %s%s", path, info, name)
+		}
+	}
+	recorded := map[string]bool{}
+	for _, row := range strings.Split(strings.TrimSpace(string(entries[info+"RECORD"])), "\n") {
+		f := strings.Split(row, ",")
+		if len(f) != 3 {
+			t.Errorf("%s: RECORD row %q", path, row)
+			continue
+		}
+		recorded[f[0]] = true
+		if f[0] == info+"RECORD" {
+			continue
+		}
+		sum := sha256.Sum256(entries[f[0]])
+		if want := "sha256=" + base64.RawURLEncoding.EncodeToString(sum[:]); f[1] != want || f[2] != fmt.Sprint(len(entries[f[0]])) {
+			t.Errorf("%s: RECORD says %s %s for %s, the entry is %s %d", path, f[1], f[2], f[0], want, len(entries[f[0]]))
+		}
+	}
+	for name := range entries {
+		if !recorded[name] {
+			t.Errorf("%s: %s is not in RECORD", path, name)
+		}
+	}
 }
 
 // serve starts `kiln run` as its own process, as the tutorial does in the
