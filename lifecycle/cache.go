@@ -28,6 +28,9 @@ const LabelCacheMetadata = "io.buildpacks.lifecycle.cache.metadata"
 // cache=true layers with their diffIDs, [metadata] and flags (CNB contract
 // §2.5). A cache layer's diffID is the one the app image would give it.
 type CacheMetadata struct {
+	// SBOM is the layer of <layers>/sbom/cache: the SBOM files of cached
+	// layers.
+	SBOM       *LayerSHA         `json:"sbom,omitempty"`
 	Buildpacks []BuildpackLayers `json:"buildpacks"`
 }
 

@@ -52,5 +52,20 @@ func (e *Exporter) CacheLayers(ctx context.Context, res BuildResult) (CacheMetad
 			m.Buildpacks = append(m.Buildpacks, md)
 		}
 	}
+	name := path.Join(x.layers.Container, "sbom", "cache")
+	if res.SBOMDirs.Cache != "" && isDir(x.hostPath(x.layers, name)) {
+		layer, err := x.dirLayer(ctx, x.layers, name)
+		if err != nil {
+			return CacheMetadata{}, nil, fmt.Errorf("creating the cache SBOM layer: %w", err)
+		}
+		d, err := layer.DiffID()
+		if err != nil {
+			return CacheMetadata{}, nil, err
+		}
+		m.SBOM = &LayerSHA{SHA: d.String()}
+		if !seen[d] {
+			layers = append(layers, layer)
+		}
+	}
 	return m, layers, nil
 }

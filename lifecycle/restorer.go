@@ -2,11 +2,11 @@ package lifecycle
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 
@@ -60,6 +60,9 @@ type restoring struct {
 	log    *slog.Logger
 	out    io.Writer
 	result RestoreResult
+	// restored are the layers whose metadata was restored, as
+	// "<escaped-id>/<layer>": their SBOM files are restored too.
+	restored map[string]bool
 }
 
 // RestoreResult is what the restorer could not use.
@@ -78,12 +81,13 @@ func (r *Restorer) Run(ctx context.Context) (RestoreResult, error) {
 	if err != nil {
 		return RestoreResult{}, err
 	}
-	s := &restoring{r: r, api: api, log: loggerOr(r.Logger), out: writerOr(r.Out)}
+	s := &restoring{r: r, api: api, log: loggerOr(r.Logger), out: writerOr(r.Out), restored: map[string]bool{}}
 	for _, e := range r.Group.Group {
 		if err := s.buildpack(ctx, e); err != nil {
 			return RestoreResult{}, err
 		}
 	}
+	s.sboms(ctx)
 	return s.result, nil
 }
 
@@ -184,6 +188,7 @@ func (s *restoring) metadata(bpDir Dir, name, id string, data any, from string) 
 	if err := writeTOML(f.Host, v); err != nil {
 		return fmt.Errorf("restoring metadata of %s: %w", id, err)
 	}
+	s.restored[path.Base(bpDir.Container)+"/"+name] = true
 	return s.r.Owner.chown(f.Host)
 }
 
@@ -272,24 +277,8 @@ func (s *restoring) unpackLayer(ctx context.Context, l v1.Layer, bpDir Dir, name
 		return err
 	}
 	defer os.RemoveAll(staging)
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return fmt.Errorf("reading layer %s: %w", sha, err)
-	}
-	digest := sha256.New()
-	tee := io.TeeReader(rc, digest)
-	err = oci.UnpackLayer(ctx, tee, staging, s.r.Unpack)
-	if err == nil {
-		_, err = io.Copy(io.Discard, tee) // the end of the stream verifies the blob
-	}
-	if cerr := rc.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("unpacking layer %s: %w", sha, err)
-	}
-	if got := "sha256:" + fmt.Sprintf("%x", digest.Sum(nil)); got != sha {
-		return fmt.Errorf("layer %s: the content's diffID is %s", sha, got)
+	if err := unpackVerified(ctx, l, staging, s.r.Unpack); err != nil {
+		return err
 	}
 	src, err := Dir{Host: staging, Container: "/"}.scopedJoin(bpDir.Container + "/" + name)
 	if err != nil {
