@@ -41,6 +41,9 @@ func (c *Container) Run(ctx context.Context, p Process) (exitCode int, err error
 	}
 	z, err := c.zygote(p.UID, p.GID)
 	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		return -1, fmt.Errorf("running %s: %w", p.Args[0], err)
 	}
 	code, err := z.run(ctx, c.nextID.Add(1), p)
@@ -173,9 +176,16 @@ func (z *zygoteClient) run(ctx context.Context, id uint64, p Process) (int, erro
 		return -1, fmt.Errorf("sending the request: %w", err)
 	}
 	st.closeChild()
+	// The container may be closed underneath, by a cancelled context too.
+	closed := func() (int, error) {
+		if ctx.Err() != nil {
+			return 128 + int(unix.SIGKILL), ctx.Err()
+		}
+		return -1, ErrClosed
+	}
 	r, ok := <-pd.reply
 	if !ok {
-		return -1, ErrClosed
+		return closed()
 	}
 	if r.m.Err != "" {
 		closeAll(r.files)
@@ -203,10 +213,7 @@ func (z *zygoteClient) run(ctx context.Context, id uint64, p Process) (int, erro
 	}
 	st.wait()
 	if !ok {
-		if ctx.Err() != nil { // the container was closed for the same reason
-			return 128 + int(unix.SIGKILL), ctx.Err()
-		}
-		return -1, ErrClosed
+		return closed()
 	}
 	if ctx.Err() != nil {
 		return exitCode(exited.Status), ctx.Err()
@@ -289,6 +296,7 @@ type stdio struct {
 	ours    []*os.File // our ends of pipes, closed at the end
 	copiers sync.WaitGroup
 	stop    chan struct{} // ends the resize loop
+	resizer sync.WaitGroup
 }
 
 func newStdio(p Process) (*stdio, error) {
@@ -384,11 +392,14 @@ func dupFile(f *os.File) (*os.File, error) {
 func (s *stdio) attachTTY(master *os.File, p Process) {
 	s.ours = append(s.ours, master)
 	if p.Resize != nil {
-		s.stop = make(chan struct{})
+		stop := make(chan struct{})
+		s.stop = stop
+		s.resizer.Add(1)
 		go func() {
+			defer s.resizer.Done()
 			for {
 				select {
-				case <-s.stop:
+				case <-stop:
 					return
 				case sz, ok := <-p.Resize:
 					if !ok {
@@ -436,12 +447,16 @@ func (s *stdio) wait() {
 	}
 }
 
+// close ends the copies (no output copy outlives Run: the caller may use
+// its writers at once) and closes every file.
 func (s *stdio) close() {
 	if s.stop != nil {
 		close(s.stop)
 		s.stop = nil
+		s.resizer.Wait() // it uses the terminal's master
 	}
 	s.closeChild()
+	s.wait()
 	closeAll(s.ours)
 	s.ours = nil
 }
