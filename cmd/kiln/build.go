@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -101,18 +102,6 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if err != nil {
 		return err
 	}
-	env, err := buildEnv(f.env, f.envFiles)
-	if err != nil {
-		return err
-	}
-	volumes, err := buildVolumes(f.volumes)
-	if err != nil {
-		return err
-	}
-	created, err := sourceDateEpoch()
-	if err != nil {
-		return err
-	}
 	opts, err := g.ociOptions(stderr)
 	if err != nil {
 		return err
@@ -121,7 +110,50 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if err != nil {
 		return err
 	}
-	req := platform.BuildRequest{
+	req, err := buildRequest(ctx, g, f, outRef, store, opts)
+	if err != nil {
+		return err
+	}
+	req.Out = out
+	for _, w := range projectWarnings(req.Project) {
+		fmt.Fprintf(stderr, "Warning: %s\n", w)
+	}
+	work, err := os.MkdirTemp(store.Dir(), "build-")
+	if err != nil {
+		return fmt.Errorf("creating the build directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	req.WorkDir = work
+	state, err := stateDir()
+	if err != nil {
+		return err
+	}
+	sb := &buildSandbox{network: network, stateDir: state, logger: g.logger(stderr)}
+	res, err := platform.Build(ctx, req, sb,
+		platform.WithImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
+		platform.WithLogger(g.logger(stderr)))
+	if err != nil {
+		return err
+	}
+	return writeBuilt(ctx, out, outRef, res, f.report, opts)
+}
+
+// buildRequest turns the flags and environment into a BuildRequest.
+func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci.Reference, store *oci.Store, opts []oci.Option) (platform.BuildRequest, error) {
+	var req platform.BuildRequest
+	env, err := buildEnv(f.env, f.envFiles)
+	if err != nil {
+		return req, err
+	}
+	volumes, err := buildVolumes(f.volumes)
+	if err != nil {
+		return req, err
+	}
+	created, err := sourceDateEpoch()
+	if err != nil {
+		return req, err
+	}
+	req = platform.BuildRequest{
 		AppDir:         f.path,
 		Env:            env,
 		Buildpacks:     f.buildpacks,
@@ -135,56 +167,51 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 		Rootless:       os.Geteuid() != 0,
 		PreviousImage:  f.previousImage,
 		ClearCache:     f.clearCache,
-		Out:            out,
 		Verbose:        g.verbose,
 	}
 	if req.PreviousImage == "" {
 		req.PreviousImage = outRef.String()
 	}
 	if req.Cache, err = buildCache(f, outRef, store, opts, g.pull); err != nil {
-		return err
+		return req, err
 	}
 	if f.builder != "" {
 		if err := resolveBuilder(ctx, &req, f.builder, opts); err != nil {
-			return err
+			return req, err
 		}
 	}
-	if req.Project, err = platform.LoadProject(f.path, f.descriptor); err != nil {
-		return err
+	req.Project, err = platform.LoadProject(f.path, f.descriptor)
+	return req, err
+}
+
+// projectWarnings are what reading project.toml had to say.
+func projectWarnings(p *platform.Project) []string {
+	if p == nil {
+		return nil
 	}
-	if req.Project != nil {
-		for _, w := range req.Project.Warnings {
-			fmt.Fprintf(stderr, "Warning: %s\n", w)
-		}
-	}
-	work, err := os.MkdirTemp(store.Dir(), "build-")
-	if err != nil {
-		return fmt.Errorf("creating the build directory: %w", err)
-	}
-	defer os.RemoveAll(work)
-	req.WorkDir = work
-	state, err := stateDir()
-	if err != nil {
-		return err
-	}
-	sb := &buildSandbox{network: network, stateDir: state, logger: g.logger(stderr)}
-	// A previous image in a registry is read without the store: as it is
-	// now, and without fetching layers the build may only reuse by digest.
+	return p.Warnings
+}
+
+// buildImageReader reads the build's images through the store, except a
+// previous image in a registry, which is read as it is there now without
+// fetching layers the build may only reuse by digest.
+func buildImageReader(g *globalFlags, previous string, opts []oci.Option, stderr io.Writer) platform.ImageReader {
 	remoteOpts := []oci.Option{oci.WithInsecureRegistries(g.insecure...), oci.WithLogger(g.logger(stderr))}
-	readImage := func(ctx context.Context, ref string) (v1.Image, error) {
+	return func(ctx context.Context, ref string) (v1.Image, error) {
 		r, err := oci.ParseReference(ref)
 		if err != nil {
 			return nil, err
 		}
-		if ref == req.PreviousImage && r.Kind == oci.KindRegistry {
+		if ref == previous && r.Kind == oci.KindRegistry {
 			return oci.Read(ctx, r, remoteOpts...)
 		}
 		return oci.Read(ctx, r, opts...)
 	}
-	res, err := platform.Build(ctx, req, sb, platform.WithImageReader(readImage), platform.WithLogger(g.logger(stderr)))
-	if err != nil {
-		return err
-	}
+}
+
+// writeBuilt writes the built image to outRef, prints pack's closing lines
+// and the --report file.
+func writeBuilt(ctx context.Context, out io.Writer, outRef oci.Reference, res *platform.BuildOutput, report string, opts []oci.Option) error {
 	start := time.Now()
 	fmt.Fprintf(out, "Saving %s...\n", outRef)
 	digest, err := oci.Write(ctx, outRef, res.Image, opts...)
@@ -194,15 +221,12 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	res.Phases = append(res.Phases, platform.PhaseTiming{Phase: "write", Duration: time.Since(start)})
 	fmt.Fprintf(out, "*** Images (%s):\n      %s\n", imageID(digest), outRef)
 	fmt.Fprintf(out, "Successfully built image %s\n", outRef)
-	if f.report != "" {
-		return writeBuildReport(f.report, outRef.String(), digest, res)
+	if report != "" {
+		return writeBuildReport(report, outRef.String(), digest, res)
 	}
 	return nil
 }
 
-// buildCache is where the build keeps cache=true layers: --cache-image, else
-// --cache-dir (an OCI layout kiln owns and prunes), else kiln's store
-// itself, under a tag keyed by the output reference, so that rebuilds of
 // the same output share one cache and its blobs are the store's.
 func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.Option, pull string) (*lifecycle.Cache, error) {
 	if f.cacheImage != "" && f.cacheDir != "" {

@@ -107,6 +107,9 @@ type buildReport struct {
 	Phases   []buildReportPhase     `json:"phases"`
 	Layers   any                    `json:"layers"`
 	Default  string                 `json:"defaultProcess,omitempty"`
+	// Compressed is how many bytes of layer content the export compressed:
+	// zero for an unchanged rebuild.
+	Compressed int64 `json:"compressedBytes"`
 }
 
 type buildReportBuildpack struct {
@@ -122,7 +125,7 @@ type buildReportPhase struct {
 // writeBuildReport writes the --report file atomically.
 func writeBuildReport(path, image string, digest v1.Hash, res *platform.BuildOutput) error {
 	r := buildReport{Image: image, Digest: digest.String(), RunImage: res.RunImage,
-		Layers: res.Export.Layers, Default: res.Export.DefaultProcess}
+		Layers: res.Export.Layers, Default: res.Export.DefaultProcess, Compressed: res.Export.CompressedBytes}
 	for _, e := range res.Group.Group {
 		r.Group = append(r.Group, buildReportBuildpack{ID: e.ID, Version: e.Version})
 	}

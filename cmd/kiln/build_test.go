@@ -251,6 +251,29 @@ func TestBuildWalkthroughEmpty(t *testing.T) {
 	}
 }
 
+// TestBuildVolume mounts a service binding under the read-only /platform.
+func TestBuildVolume(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
+	binding := filepath.Join(e.dir, "binding")
+	if err := os.MkdirAll(binding, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(binding, "value"), []byte("bonjour"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := e.kiln(t, "build", "oci:out:vol", "--builder", builder, "--path", e.app,
+		"--volume", binding+":/platform/bindings/greeting")
+	if code != 0 || !strings.Contains(out, "---> binding says bonjour\n") {
+		t.Errorf("kiln build --volume: exit %d\n%s\n%s", code, out, errOut)
+	}
+	_, errOut, code = e.kiln(t, "build", "oci:out:vol", "--builder", builder, "--path", e.app,
+		"--volume", "relative:/x")
+	if code == 0 || !strings.Contains(errOut, "--volume") {
+		t.Errorf("a bad --volume: exit %d\n%s", code, errOut)
+	}
+}
+
 func TestBuildExitCodes(t *testing.T) {
 	e := newBuildEnv(t)
 	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")

@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kilnbuild/kiln/lifecycle"
@@ -216,6 +218,9 @@ func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error)
 		{Source: b.dirs.platform, Destination: platformPath, ReadOnly: true},
 		{Source: b.dirs.buildpacks, Destination: buildpacksPath, ReadOnly: true},
 	}
+	if err := volumeMountpoints(mounts, b.req.Volumes); err != nil {
+		return err
+	}
 	sess, err := sb.Start(ctx, Container{
 		Rootfs: b.rootfs,
 		UID:    b.uid,
@@ -237,4 +242,40 @@ func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error)
 		return err
 	}
 	return b.runBuild(ctx, sess)
+}
+
+// volumeMountpoints creates, on the host side, the mount points of volumes
+// that lie inside one of the build's read-only mounts (a binding under
+// /platform, say), which the container could not create there.
+func volumeMountpoints(base, volumes []Mount) error {
+	for _, v := range volumes {
+		for _, m := range base {
+			if !m.ReadOnly {
+				continue // the container makes mount points in writable mounts
+			}
+			rel, err := filepath.Rel(m.Destination, v.Destination)
+			if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+				continue
+			}
+			p, err := securejoin.SecureJoin(m.Source, rel)
+			if err != nil {
+				return fmt.Errorf("preparing volume %s: %w", v.Destination, err)
+			}
+			if fi, err := os.Stat(v.Source); err == nil && !fi.IsDir() {
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					return fmt.Errorf("preparing volume %s: %w", v.Destination, err)
+				}
+				f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+				if err != nil {
+					return fmt.Errorf("preparing volume %s: %w", v.Destination, err)
+				}
+				f.Close()
+				continue
+			}
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return fmt.Errorf("preparing volume %s: %w", v.Destination, err)
+			}
+		}
+	}
+	return nil
 }
