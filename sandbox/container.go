@@ -179,7 +179,8 @@ func (c *Container) startInit(m mode) error {
 		return err
 	}
 	defer theirs.Close()
-	env := []string{roleEnv + "=" + rolePause, "PATH=" + defaultPath, "HOME=/"}
+	// One P is plenty for the shims, and spares threads (and pids).
+	env := []string{roleEnv + "=" + rolePause, "PATH=" + defaultPath, "HOME=/", "GOMAXPROCS=1"}
 	if m.rootless {
 		env = append(env, usernsEnv+"=1")
 	}

@@ -78,7 +78,7 @@ func startZygote(m message, sock *os.File, nested bool) (int, error) {
 		return 0, err
 	}
 	defer devnull.Close()
-	env := []string{roleEnv + "=" + roleZygote}
+	env := []string{roleEnv + "=" + roleZygote, "GOMAXPROCS=1"}
 	if m.Seccomp {
 		env = append(env, seccompEnv+"=1")
 	}
