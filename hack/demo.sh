@@ -161,7 +161,7 @@ step "kiln build (empty app)" "${kiln[@]}" build oci:out:empty --builder oci:bui
 step "apt-get download (wheel sources)" fetch_debs
 step "wheelhouse (kiln run python3)" make_wheelhouse
 step "kiln build (webapp, offline)" "${kiln[@]}" build oci:out:webapp --builder oci:builder --path app \
-	--network none --volume "$demo/wheelhouse:/wheelhouse" --env BP_PIP_FIND_LINKS=/wheelhouse
+	--network none --volume "$demo/wheelhouse:/platform/bindings/wheelhouse" --env BP_PIP_FIND_LINKS=/platform/bindings/wheelhouse
 step "kiln run (until it listens)" start_app
 step "HTTP requests" requests
 step "stop the app" stop_app

@@ -138,8 +138,8 @@ func TestTutorial(t *testing.T) {
 
 	// 6. The app, with no network: pip finds everything in the wheelhouse.
 	out = tu.kiln(t, "build", "oci:out:webapp", "--builder", "oci:builder", "--path", "app", "--network", "none",
-		"--volume", wheels+":/wheelhouse", "--env", "BP_PIP_FIND_LINKS=/wheelhouse")
-	for _, want := range []string{"buildpacks/python 0.0.1\n", "Installing requirements from /wheelhouse only (--no-index)\n",
+		"--volume", wheels+":/platform/bindings/wheelhouse", "--env", "BP_PIP_FIND_LINKS=/platform/bindings/wheelhouse")
+	for _, want := range []string{"buildpacks/python 0.0.1\n", "Installing requirements from /platform/bindings/wheelhouse only (--no-index)\n",
 		"Successfully installed anyio-3.6.2 asgiref-3.6.0 click-8.1.3 h11-0.14.0 idna-3.3 sniffio-1.2.0 starlette-0.26.1 uvicorn-0.17.6\n",
 		"Adding layer 'buildpacks/python:venv'\n", "Setting default process type 'web'\n"} {
 		if !strings.Contains(out, want) {
@@ -158,7 +158,7 @@ func TestTutorial(t *testing.T) {
 
 	// 8. Iterating on the buildpack: a directory instead of the builder's copy.
 	out = tu.kiln(t, "build", "oci:out:iterate", "--builder", "oci:builder", "--buildpack", "buildpacks/python",
-		"--path", "app", "--network", "none", "--volume", wheels+":/wheelhouse", "--env", "BP_PIP_FIND_LINKS=/wheelhouse")
+		"--path", "app", "--network", "none", "--volume", wheels+":/platform/bindings/wheelhouse", "--env", "BP_PIP_FIND_LINKS=/platform/bindings/wheelhouse")
 	if !strings.Contains(out, "---> Building by Python Buildpack\n") {
 		t.Errorf("build with --buildpack buildpacks/python:\n%s", out)
 	}
