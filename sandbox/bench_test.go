@@ -49,10 +49,14 @@ func BenchmarkUnshareFloor(b *testing.B) {
 	if err != nil {
 		testutil.Skip(b, "unshare (util-linux) is not installed")
 	}
+	chroot, err := exec.LookPath("chroot")
+	if err != nil {
+		chroot = "/usr/sbin/chroot" // not on an ordinary user's PATH
+	}
 	rootfs := busyboxRootfs(b)
-	args := []string{"-Urmpiu", "--fork", "chroot", rootfs, "/bin/true"}
+	args := []string{"-Urmpiu", "--fork", chroot, rootfs, "/bin/true"}
 	if os.Geteuid() == 0 {
-		args = []string{"-mpiu", "--fork", "chroot", rootfs, "/bin/true"}
+		args = []string{"-mpiu", "--fork", chroot, rootfs, "/bin/true"}
 	}
 	for b.Loop() {
 		if out, err := exec.Command(unshare, args...).CombinedOutput(); err != nil {
