@@ -356,3 +356,45 @@ func TestBuiltImageRunsInRunc(t *testing.T) {
 		t.Errorf("runc run printed %q, want %q", got, want)
 	}
 }
+
+// TestBuildProjectDescriptor builds with a project.toml (schema 0.2) that
+// names the buildpack group, excludes a file and sets build env.
+func TestBuildProjectDescriptor(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"buildpacks/empty"}, "empty")
+	project := `[_]
+schema-version = "0.2"
+id = "io.kiln.test.app"
+
+[io.buildpacks]
+exclude = ["README"]
+
+[[io.buildpacks.group]]
+uri = "` + filepath.Join(pkgDir, "testdata", "buildpacks", "hello") + `"
+
+[[io.buildpacks.build.env]]
+name = "FAIL_BUILD"
+value = ""
+`
+	if err := os.WriteFile(filepath.Join(e.app, "project.toml"), []byte(project), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := e.kiln(t, "build", "oci:out:project", "--builder", builder, "--path", e.app)
+	if code != 0 || !strings.Contains(out, "example/hello 0.0.1\n") {
+		t.Fatalf("kiln build with project.toml: exit %d\n%s\n%s", code, out, errOut)
+	}
+	got, errOut, code := e.kiln(t, "run", "--entrypoint", "/bin/ls", "oci:out:project", "/workspace")
+	if code != 0 || strings.Contains(got, "README") || !strings.Contains(got, "app.sh") {
+		t.Errorf("/workspace of the image: exit %d, %q (README must be excluded)\n%s", code, got, errOut)
+	}
+	// The project's build env reaches buildpacks: set FAIL_BUILD and the
+	// hello buildpack fails, as it does with --env.
+	failing := strings.Replace(project, `value = ""`, `value = "1"`, 1)
+	if err := os.WriteFile(filepath.Join(e.app, "project.toml"), []byte(failing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = e.kiln(t, "build", "oci:out:project", "--builder", builder, "--path", e.app)
+	if code != 51 || !strings.Contains(out+errOut, "failing as asked") {
+		t.Errorf("project build env: exit %d, want 51\n%s\n%s", code, out, errOut)
+	}
+}
