@@ -15,12 +15,9 @@ chmod 0755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
 # A busybox stack made by kiln itself.
-mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/etc" "$tmp/rootfs/tmp" "$tmp/app"
-cp /bin/busybox "$tmp/rootfs/bin/"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$tmp/rootfs/bin/$a"; done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$tmp/rootfs/etc/passwd"
-printf 'root:x:0:\n' >"$tmp/rootfs/etc/group"
-printf 'ID=busybox\nVERSION_ID=1\n' >"$tmp/rootfs/etc/os-release"
+. hack/lib/busybox-rootfs.sh
+busybox_rootfs "$tmp/rootfs"
+mkdir -p "$tmp/app"
 echo 'print("hello")' >"$tmp/app/main.py"
 cat >"$tmp/builder.toml" <<TOML
 [[buildpacks]]

@@ -19,12 +19,9 @@ quiet() { "$@" >/dev/null 2>"$tmp/stderr" || { cat "$tmp/stderr" >&2; return 1; 
 
 # A busybox stack made by kiln itself, and an app of 8 MB of incompressible
 # data, built with the walkthrough's empty buildpack.
-mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/etc" "$tmp/rootfs/tmp" "$tmp/app"
-cp /bin/busybox "$tmp/rootfs/bin/"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$tmp/rootfs/bin/$a"; done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$tmp/rootfs/etc/passwd"
-printf 'root:x:0:\n' >"$tmp/rootfs/etc/group"
-printf 'ID=busybox\nVERSION_ID=1\n' >"$tmp/rootfs/etc/os-release"
+. hack/lib/busybox-rootfs.sh
+busybox_rootfs "$tmp/rootfs"
+mkdir -p "$tmp/app"
 head -c 8388608 /dev/urandom >"$tmp/app/data.bin"
 cat >"$tmp/builder.toml" <<TOML
 [[buildpacks]]

@@ -12,17 +12,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 kiln=$PWD/bin/kiln
 [ -x "$kiln" ] || ./hack/build.sh
-[ -x /bin/busybox ] || { echo "rebuild: busybox-static is missing (make deps)" >&2; exit 1; }
+. hack/lib/busybox-rootfs.sh
 
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/kiln-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
-mkdir -p rootfs/bin rootfs/etc rootfs/tmp rootfs/root app
-cp /bin/busybox rootfs/bin/
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "rootfs/bin/$a"; done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >rootfs/etc/passwd
-printf 'root:x:0:\n' >rootfs/etc/group
-printf 'ID=busybox\nVERSION_ID=1\n' >rootfs/etc/os-release
+busybox_rootfs rootfs
+mkdir -p app
 "$kiln" --store store stack create --id io.github.future-architect.samples.debian \
 	--build-base rootfs:rootfs --run-base rootfs:rootfs \
 	--build-output oci:stack:build --run-output oci:stack:run >/dev/null 2>&1
