@@ -16,6 +16,7 @@ import (
 	"github.com/kilnbuild/kiln/lifecycle"
 	"github.com/kilnbuild/kiln/lifecycle/platform"
 	"github.com/kilnbuild/kiln/oci"
+	"github.com/kilnbuild/kiln/sandbox"
 )
 
 func init() { subcommandFactories = append(subcommandFactories, newBuildCmd) }
@@ -164,7 +165,7 @@ func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci
 		Launcher:       launcherBinary,
 		LauncherInfo:   lifecycle.LauncherMetadata{Version: version},
 		Store:          store,
-		Rootless:       os.Geteuid() != 0,
+		Rootless:       sandbox.Rootless(),
 		PreviousImage:  f.previousImage,
 		ClearCache:     f.clearCache,
 		Verbose:        g.verbose,
