@@ -16,15 +16,19 @@ const (
 	PhasePush
 	// PhaseWrite is an image being written to a layout or an archive.
 	PhaseWrite
+	// PhaseUnpack is an image's layers being unpacked into a directory.
+	PhaseUnpack
 )
 
-// String returns "pull", "push" or "write".
+// String returns "pull", "push", "write" or "unpack".
 func (p Phase) String() string {
 	switch p {
 	case PhasePush:
 		return "push"
 	case PhaseWrite:
 		return "write"
+	case PhaseUnpack:
+		return "unpack"
 	}
 	return "pull"
 }

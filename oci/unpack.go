@@ -24,6 +24,14 @@ type UnpackOptions struct {
 	// setuid, setgid and sticky bits are dropped and ownership is not
 	// applied (every file belongs to the caller).
 	Rootless bool
+	// Progress, when set, receives PhaseUnpack events: for each layer
+	// (Blob set) its compressed bytes read so far against its size, then
+	// one Done event for the whole image (Blob zero, Ref the image digest).
+	// Layers are then read through their compressed stream, which costs a
+	// compression for a layer that only exists as a plain tar (a docker
+	// archive's). Only Unpack and Store.Rootfs report; it is not part of
+	// the rootfs cache key.
+	Progress func(Progress)
 }
 
 // Unpack unpacks the layers of img, lowest first, into dir, which must
@@ -40,13 +48,31 @@ func Unpack(ctx context.Context, img v1.Image, dir string, opts UnpackOptions) e
 		return fmt.Errorf("unpacking image: listing layers: %w", err)
 	}
 	u := newUnpacker(dir, opts)
+	var done Progress
+	if opts.Progress != nil {
+		if done, err = unpackEvent(img); err != nil {
+			return fmt.Errorf("unpacking image: %w", err)
+		}
+	}
 	for _, l := range layers {
-		if err := u.unpackLayer(ctx, l); err != nil {
+		if opts.Progress == nil {
+			err = u.unpackLayer(ctx, l)
+		} else {
+			var n int64
+			n, err = u.unpackLayerReporting(ctx, l, done)
+			done.Complete += n
+			done.Total += n
+		}
+		if err != nil {
 			return err
 		}
 	}
 	if err := u.finish(); err != nil {
 		return fmt.Errorf("unpacking image into %s: %w", dir, err)
+	}
+	if opts.Progress != nil {
+		done.Done = true
+		opts.Progress(done)
 	}
 	return nil
 }

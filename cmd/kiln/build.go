@@ -132,7 +132,8 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	sb := &buildSandbox{network: network, stateDir: state, logger: g.logger(stderr)}
 	res, err := platform.Build(ctx, req, sb,
 		platform.WithImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
-		platform.WithLogger(g.logger(stderr)))
+		platform.WithLogger(g.logger(stderr)),
+		platform.WithProgress(newProgressPrinter(stderr).report))
 	if err != nil {
 		return err
 	}

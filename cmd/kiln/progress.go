@@ -17,7 +17,7 @@ type progressPrinter struct {
 	mu   sync.Mutex
 	w    io.Writer
 	tty  bool
-	last map[string]int // per blob or image: the last percentage drawn, 101 once done
+	last map[string]int // per phase and blob or image: the last percentage drawn, 101 once done
 }
 
 func newProgressPrinter(w io.Writer) *progressPrinter {
@@ -38,21 +38,26 @@ func (p *progressPrinter) report(e oci.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	what := e.Ref
-	if e.Blob.Hex != "" {
+	switch {
+	case e.Blob.Hex != "":
 		what = shortDigest(e.Blob.String())
+	case e.Phase == oci.PhaseUnpack:
+		what = "image " + shortDigest(e.Ref) // Ref is the image digest
 	}
-	verb := map[oci.Phase]string{oci.PhasePull: "pulling", oci.PhasePush: "pushing", oci.PhaseWrite: "writing"}[e.Phase]
-	done := map[oci.Phase]string{oci.PhasePull: "pulled", oci.PhasePush: "pushed", oci.PhaseWrite: "wrote"}[e.Phase]
+	verb := map[oci.Phase]string{oci.PhasePull: "pulling", oci.PhasePush: "pushing", oci.PhaseWrite: "writing", oci.PhaseUnpack: "unpacking"}[e.Phase]
+	done := map[oci.Phase]string{oci.PhasePull: "pulled", oci.PhasePush: "pushed", oci.PhaseWrite: "wrote", oci.PhaseUnpack: "unpacked"}[e.Phase]
+	// A blob pulled and then unpacked is two items.
+	key := e.Phase.String() + " " + what
 	// Redraw when the percentage moves, and say "done" once: ggcr reports
 	// every 32 KiB and may repeat its final update.
 	pct := 101
 	if !e.Done {
 		pct = percent(e.Complete, e.Total)
 	}
-	if prev, seen := p.last[what]; seen && (prev == pct || prev == 101) {
+	if prev, seen := p.last[key]; seen && (prev == pct || prev == 101) {
 		return
 	}
-	p.last[what] = pct
+	p.last[key] = pct
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s %s %s", verb, what, byteCount(e.Complete, e.Total))
 		if e.Done {

@@ -102,7 +102,13 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 	if err != nil {
 		return err
 	}
-	rootfs, err := store.Rootfs(ctx, img, oci.UnpackOptions{Rootless: sandbox.Rootless()})
+	unpack := oci.UnpackOptions{Rootless: sandbox.Rootless()}
+	if ref.Kind != oci.KindArchive {
+		// Progress reads layers compressed, which a docker archive of
+		// plain tars would only produce by compressing them.
+		unpack.Progress = newProgressPrinter(stderr).report
+	}
+	rootfs, err := store.Rootfs(ctx, img, unpack)
 	if err != nil {
 		return err
 	}

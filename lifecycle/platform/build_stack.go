@@ -43,7 +43,7 @@ func (b *building) readStack(ctx context.Context) error {
 	if b.uid, b.gid, err = cnbUser(cfg.Config.Env); err != nil {
 		return fmt.Errorf("build image %s: %w", b.inputs.buildImage, err)
 	}
-	b.rootfs, err = b.req.Store.Rootfs(ctx, build, oci.UnpackOptions{Rootless: b.req.Rootless})
+	b.rootfs, err = b.req.Store.Rootfs(ctx, build, oci.UnpackOptions{Rootless: b.req.Rootless, Progress: b.o.progress})
 	if err != nil {
 		return fmt.Errorf("unpacking the build image: %w", err)
 	}
