@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -23,7 +22,7 @@ import (
 // fingerprintVersion changes whenever what a layer's entries turn into
 // (oci's tar format) or what the fingerprint covers changes: old records
 // then simply stop matching.
-const fingerprintVersion = "kiln-layer-fingerprint-1"
+const fingerprintVersion = "kiln-layer-fingerprint-2"
 
 // layerSink receives a layer's entries. *oci.LayerWriter writes them;
 // fingerprinter only hashes them, so that a layer whose entries did not
@@ -39,20 +38,20 @@ type layerSink interface {
 var _ layerSink = (*oci.LayerWriter)(nil)
 
 // fingerprinter hashes the calls a layer is made of, file contents
-// included, mirroring what oci.LayerWriter.Tree reads from disk (names,
-// modes, sizes, link targets, hard links, device numbers). LayerWriter's
-// output is a function of exactly these calls, so equal fingerprints mean
-// equal layers.
+// included. Trees are walked by the same oci.TreeWalker that
+// oci.LayerWriter.Tree uses (names, modes, sizes, link targets, hard links,
+// device numbers). LayerWriter's output is a function of exactly these
+// calls, so equal fingerprints mean equal layers.
 type fingerprinter struct {
-	h     hash.Hash
-	links map[[2]uint64]string
-	bytes int64 // file content hashed
-	buf   []byte
-	store *oci.Store // remembers trees by their stat snapshot; nil: none
+	h      hash.Hash
+	walker *oci.TreeWalker // shared by a layer's trees, as LayerWriter's is
+	bytes  int64           // file content hashed
+	buf    []byte
+	store  *oci.Store // remembers trees by their stat snapshot; nil: none
 }
 
 func newFingerprinter(mediaType string, store *oci.Store) *fingerprinter {
-	f := &fingerprinter{h: sha256.New(), links: map[[2]uint64]string{}, buf: make([]byte, 256<<10), store: store}
+	f := &fingerprinter{h: sha256.New(), walker: &oci.TreeWalker{}, buf: make([]byte, 256<<10), store: store}
 	f.str(fingerprintVersion)
 	f.str(mediaType)
 	return f
@@ -126,8 +125,8 @@ func (f *fingerprinter) Tree(ctx context.Context, src, dst string, uid, gid int)
 			}
 		}
 	}
-	sub := &fingerprinter{h: sha256.New(), links: f.links, buf: f.buf}
-	if err := sub.walk(ctx, src, dst, uid, gid); err != nil {
+	sub := &fingerprinter{h: sha256.New(), walker: f.walker, buf: f.buf}
+	if err := f.walker.Walk(ctx, src, dst, uid, gid, sub); err != nil {
 		return err
 	}
 	f.bytes += sub.bytes
@@ -188,62 +187,10 @@ func statSnapshot(ctx context.Context, src, dst string, uid, gid int) (string, e
 	return f.sum(), nil
 }
 
-// walk hashes the entries of the tree at src.
-func (f *fingerprinter) walk(ctx context.Context, src, dst string, uid, gid int) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		name := dst
-		if rel != "." {
-			name = path.Join(dst, filepath.ToSlash(rel))
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return f.fromDisk(name, p, fi, uid, gid)
-	})
-}
-
-func (f *fingerprinter) fromDisk(name, p string, fi fs.FileInfo, uid, gid int) error {
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	mode := fi.Mode()
-	switch {
-	case fi.IsDir():
-		return f.Dir(name, mode, uid, gid)
-	case mode.IsRegular():
-		if st != nil && st.Nlink > 1 {
-			key := [2]uint64{uint64(st.Dev), st.Ino}
-			if first, ok := f.links[key]; ok {
-				return f.Hardlink(name, first, mode, uid, gid)
-			}
-			f.links[key] = name
-		}
-		file, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer file.Close() // read-only
-		return f.File(name, mode, uid, gid, fi.Size(), file)
-	case mode&fs.ModeSymlink != 0:
-		target, err := os.Readlink(p)
-		if err != nil {
-			return err
-		}
-		return f.Symlink(name, target, uid, gid)
-	}
+// Device hashes a device node or FIFO entry.
+func (f *fingerprinter) Device(name string, mode fs.FileMode, uid, gid int, rdev uint64) error {
 	f.head("special", name, mode, uid, gid)
-	if st != nil {
-		f.num(uint64(st.Rdev))
-	}
+	f.num(rdev)
 	return nil
 }
 
@@ -351,3 +298,6 @@ func (x *exporting) writeLayer(fill func(w layerSink) error) (v1.Layer, error) {
 	}
 	return finish(w, fill(w))
 }
+
+// The fingerprinter is fed by the walker that feeds LayerWriter.
+var _ oci.TreeSink = (*fingerprinter)(nil)

@@ -19,8 +19,8 @@ type tarWriter struct {
 	diffID *hashingWriter
 	opts   LayerOptions
 	mtime  time.Time
-	links  map[fileKey]string // inode → name of the first entry for it
-	dirs   map[string]bool    // directory entries written so far
+	walker TreeWalker      // keeps hard links across the layer's trees
+	dirs   map[string]bool // directory entries written so far
 	buf    []byte
 }
 
@@ -35,7 +35,7 @@ func newTarWriter(w io.Writer, opts LayerOptions) *tarWriter {
 		diffID: hw,
 		opts:   opts,
 		mtime:  mtime.UTC(),
-		links:  map[fileKey]string{},
+		walker: TreeWalker{Mode: opts.Mode},
 		dirs:   map[string]bool{},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -16,21 +17,41 @@ import (
 // fileKey identifies an inode, to keep hard links as links.
 type fileKey struct{ dev, ino uint64 }
 
-// tree writes the tree at src under the entry name dst, in the sorted order
-// of filepath.WalkDir. dst "" gives relative names and no root entry; dst
-// "/" absolute names and no root entry.
-func (w *tarWriter) tree(ctx context.Context, src, dst string, uid, gid int) error {
+// TreeSink receives the entries of a tree as a TreeWalker finds them: the
+// calls LayerWriter makes for the files of a tree. Other sinks may hash
+// them instead (the exporter's fingerprints do), and then see exactly what
+// a layer would hold.
+type TreeSink interface {
+	Dir(name string, mode fs.FileMode, uid, gid int) error
+	File(name string, mode fs.FileMode, uid, gid int, size int64, r io.Reader) error
+	Symlink(name, target string, uid, gid int) error
+	Hardlink(name, target string, mode fs.FileMode, uid, gid int) error
+	Device(name string, mode fs.FileMode, uid, gid int, rdev uint64) error
+}
+
+// TreeWalker walks trees into a TreeSink in the order and form of a layer:
+// the sorted order of filepath.WalkDir, symlinks not followed, a file with
+// several links given once and then as hard links (within a tree and
+// across the trees one walker walks), sockets left out.
+type TreeWalker struct {
+	// Mode, when set, maps each entry's on-disk mode (see LayerOptions).
+	Mode  func(name string, mode fs.FileMode) fs.FileMode
+	links map[fileKey]string // inode → name of the first entry for it
+}
+
+// Walk feeds sink the tree at src under the entry name dst, every entry
+// owned by uid:gid. dst "" gives relative names and no root entry; dst
+// "/" absolute names and no root entry; any other dst is the root's entry.
+func (t *TreeWalker) Walk(ctx context.Context, src, dst string, uid, gid int, sink TreeSink) error {
 	root := ""
 	if dst != "" && dst != "/" {
 		var err error
 		if root, err = cleanEntryName(dst); err != nil {
 			return err
 		}
-		if w.opts.Parents {
-			if err := w.parents(src, root); err != nil {
-				return err
-			}
-		}
+	}
+	if t.links == nil {
+		t.links = map[fileKey]string{}
 	}
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -56,56 +77,95 @@ func (w *tarWriter) tree(ctx context.Context, src, dst string, uid, gid int) err
 		if err != nil {
 			return err
 		}
-		if err := w.fromDisk(name, p, fi, uid, gid); err != nil {
+		if err := t.entry(name, p, fi, uid, gid, sink); err != nil {
 			return fmt.Errorf("adding %s: %w", p, err)
 		}
 		return nil
 	})
 }
 
-// fromDisk writes the entry for one file found by the walk.
-func (w *tarWriter) fromDisk(name, p string, fi fs.FileInfo, uid, gid int) error {
+// entry gives sink the entry for one file found by the walk.
+func (t *TreeWalker) entry(name, p string, fi fs.FileInfo, uid, gid int, sink TreeSink) error {
 	mode := fi.Mode()
-	if w.opts.Mode != nil {
-		mode = w.opts.Mode(name, mode)
+	if t.Mode != nil {
+		mode = t.Mode(name, mode)
 	}
 	st, _ := fi.Sys().(*syscall.Stat_t)
 	switch {
 	case fi.IsDir():
-		return w.dir(name, mode, uid, gid)
+		return sink.Dir(name, mode, uid, gid)
 	case fi.Mode().IsRegular():
 		if st != nil && st.Nlink > 1 {
 			key := fileKey{dev: uint64(st.Dev), ino: st.Ino}
-			if first, ok := w.links[key]; ok {
-				return w.hardlink(name, first, mode, uid, gid)
+			if first, ok := t.links[key]; ok {
+				return sink.Hardlink(name, first, mode, uid, gid)
 			}
-			w.links[key] = name
+			t.links[key] = name
 		}
 		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
 		defer f.Close() // read-only
-		return w.file(name, mode, uid, gid, fi.Size(), f)
+		return sink.File(name, mode, uid, gid, fi.Size(), f)
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, err := os.Readlink(p)
 		if err != nil {
 			return err
 		}
-		return w.symlink(name, target, uid, gid)
+		return sink.Symlink(name, target, uid, gid)
 	case fi.Mode()&(fs.ModeDevice|fs.ModeNamedPipe) != 0 && st != nil:
-		hdr := w.header(tar.TypeFifo, name, mode, uid, gid)
-		if fi.Mode()&fs.ModeDevice != 0 {
-			hdr.Typeflag = tar.TypeBlock
-			if fi.Mode()&fs.ModeCharDevice != 0 {
-				hdr.Typeflag = tar.TypeChar
-			}
-			hdr.Devmajor = int64(unix.Major(uint64(st.Rdev)))
-			hdr.Devminor = int64(unix.Minor(uint64(st.Rdev)))
-		}
-		return w.tw.WriteHeader(hdr)
+		return sink.Device(name, mode&^fs.ModeType|fi.Mode().Type(), uid, gid, uint64(st.Rdev))
 	}
 	return nil // sockets have no tar form; a layer never needs one
+}
+
+// tree writes the tree at src under the entry name dst (see
+// TreeWalker.Walk), after the parents of dst with LayerOptions.Parents.
+func (w *tarWriter) tree(ctx context.Context, src, dst string, uid, gid int) error {
+	if dst != "" && dst != "/" && w.opts.Parents {
+		root, err := cleanEntryName(dst)
+		if err != nil {
+			return err
+		}
+		if err := w.parents(src, root); err != nil {
+			return err
+		}
+	}
+	return w.walker.Walk(ctx, src, dst, uid, gid, tarSink{w})
+}
+
+// tarSink is a tarWriter as a TreeSink.
+type tarSink struct{ w *tarWriter }
+
+func (s tarSink) Dir(name string, mode fs.FileMode, uid, gid int) error {
+	return s.w.dir(name, mode, uid, gid)
+}
+
+func (s tarSink) File(name string, mode fs.FileMode, uid, gid int, size int64, r io.Reader) error {
+	return s.w.file(name, mode, uid, gid, size, r)
+}
+
+func (s tarSink) Symlink(name, target string, uid, gid int) error {
+	return s.w.symlink(name, target, uid, gid)
+}
+
+func (s tarSink) Hardlink(name, target string, mode fs.FileMode, uid, gid int) error {
+	return s.w.hardlink(name, target, mode, uid, gid)
+}
+
+// Device writes a character or block device or a FIFO.
+func (s tarSink) Device(name string, mode fs.FileMode, uid, gid int, rdev uint64) error {
+	hdr := s.w.header(tar.TypeFifo, name, mode, uid, gid)
+	if mode&fs.ModeDevice != 0 {
+		hdr.Typeflag = tar.TypeBlock
+		if mode&fs.ModeCharDevice != 0 {
+			hdr.Typeflag = tar.TypeChar
+		}
+		hdr.Devmajor = int64(unix.Major(rdev))
+		hdr.Devminor = int64(unix.Minor(rdev))
+	}
+	return s.w.tw.WriteHeader(hdr)
 }
 
 // parents writes entries for the parent directories of dst, outermost
