@@ -307,9 +307,10 @@ var pkgDir = func() string {
 }()
 
 // TestBuiltImageRunsInRunc proves the built image is a standard OCI image:
-// umoci unpacks it into a runtime bundle and runc runs its default process.
+// skopeo reads it, umoci unpacks it into a runtime bundle and runc runs its
+// default process.
 func TestBuiltImageRunsInRunc(t *testing.T) {
-	for _, tool := range []string{"umoci", "runc"} {
+	for _, tool := range []string{"umoci", "runc", "skopeo"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testutil.Skip(t, tool+" is not installed (make deps)")
 		}
@@ -318,6 +319,9 @@ func TestBuiltImageRunsInRunc(t *testing.T) {
 	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
 	if out, errOut, code := e.kiln(t, "build", "oci:out:app", "--builder", builder, "--path", e.app); code != 0 {
 		t.Fatalf("kiln build: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, err := exec.Command("skopeo", "inspect", "oci:out:app").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo inspect oci:out:app: %v\n%s", err, out)
 	}
 	bundle := filepath.Join(e.dir, "bundle")
 	unpack := []string{"unpack", "--image", "out:app", bundle}
