@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,11 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/lifecycle"
-	"github.com/kilnbuild/kiln/oci"
 )
 
 // buildStack makes a busybox stack in dir with `kiln stack create`: a root
@@ -141,17 +138,7 @@ func TestBuildAndRun(t *testing.T) {
 		}
 	}
 
-	ref, err := oci.ParseReference("oci:out:app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := oci.Read(context.Background(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := validate.Image(img); err != nil {
-		t.Fatalf("validating the built image: %v", err)
-	}
+	img := readImage(t, "oci:out:app")
 	digest, err := img.Digest()
 	if err != nil {
 		t.Fatal(err)

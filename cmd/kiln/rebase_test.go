@@ -81,6 +81,8 @@ func withRunLayer(t *testing.T, run v1.Image, version string, cfg func(*v1.Confi
 	return img
 }
 
+// readImage reads the image at reference s and checks it with ggcr's
+// validate.Image, as every image kiln writes must pass.
 func readImage(t *testing.T, s string) v1.Image {
 	t.Helper()
 	ref, err := oci.ParseReference(s)
@@ -90,6 +92,9 @@ func readImage(t *testing.T, s string) v1.Image {
 	img, err := oci.Read(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("validating %s: %v", s, err)
 	}
 	return img
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/lifecycle"
@@ -52,18 +51,7 @@ func kilnProcess(t *testing.T, dir string, args ...string) (stdout, stderr strin
 // imageDigest is the digest of the image at ref, checked with validate.
 func imageDigest(t *testing.T, ref string) string {
 	t.Helper()
-	r, err := oci.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := oci.Read(context.Background(), r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := validate.Image(img); err != nil {
-		t.Fatalf("validating %s: %v", ref, err)
-	}
-	d, err := img.Digest()
+	d, err := readImage(t, ref).Digest()
 	if err != nil {
 		t.Fatal(err)
 	}

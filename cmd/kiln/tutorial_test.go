@@ -3,7 +3,6 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -21,10 +20,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
-	"github.com/kilnbuild/kiln/oci"
 )
 
 // tutorialDebs are the Debian packages docs/tutorial.md turns into wheels
@@ -110,7 +107,7 @@ func TestTutorial(t *testing.T) {
 	// 1. The stack.
 	tu.kiln(t, "stack", "create", "--config", "stack.toml", "--lock", filepath.Join(tu.cache, "stack.lock"),
 		"--build-output", "oci:stack:build", "--run-output", "oci:stack:run")
-	run := tutorialImage(t, "oci:stack:run")
+	run := readImage(t, "oci:stack:run")
 	if cfg, err := run.ConfigFile(); err != nil || cfg.Config.Labels["io.buildpacks.stack.id"] != "io.kiln.stacks.python" {
 		t.Fatalf("run image stack id: %v %v", cfg, err)
 	}
@@ -127,7 +124,7 @@ func TestTutorial(t *testing.T) {
 			t.Errorf("empty build output lacks %q:\n%s", want, out)
 		}
 	}
-	added, addedGz := addedBytes(t, run, tutorialImage(t, "oci:out:empty"))
+	added, addedGz := addedBytes(t, run, readImage(t, "oci:out:empty"))
 	t.Logf("the empty app adds %d bytes (%d compressed) to the run image; pack added 2.4 MB", added, addedGz)
 	if added > 4<<20 {
 		t.Errorf("the empty app adds %d bytes to the run image, more than the launcher and config should", added)
@@ -146,7 +143,7 @@ func TestTutorial(t *testing.T) {
 			t.Errorf("webapp build output lacks %q:\n%s", want, out)
 		}
 	}
-	app := tutorialImage(t, "oci:out:webapp")
+	app := readImage(t, "oci:out:webapp")
 	digest, err := app.Digest()
 	if err != nil {
 		t.Fatal(err)
@@ -295,23 +292,6 @@ func (tu *tutorial) serve(t *testing.T) {
 		}
 	}()
 	checkHomepage(t, port, done)
-}
-
-// tutorialImage reads and validates an image of the working directory.
-func tutorialImage(t *testing.T, ref string) v1.Image {
-	t.Helper()
-	r, err := oci.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := oci.Read(context.Background(), r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := validate.Image(img); err != nil {
-		t.Fatalf("validating %s: %v", ref, err)
-	}
-	return img
 }
 
 // addedBytes sums the uncompressed and compressed sizes of img's layers
