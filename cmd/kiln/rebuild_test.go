@@ -23,7 +23,7 @@ const runAsKilnEnv = "KILN_TEST_RUN_AS_KILN"
 
 func init() {
 	if os.Getenv(runAsKilnEnv) == "1" {
-		os.Exit(run(context.Background(), os.Args[1:]))
+		main() // exits, with kiln's own signal handling
 	}
 }
 
