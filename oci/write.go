@@ -3,14 +3,14 @@ package oci
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 )
 
 // Write writes img to ref and returns the digest of the manifest written.
@@ -113,12 +113,11 @@ func putLayer(l *layoutDir, layer v1.Layer, refStr string, o *options) error {
 }
 
 func writeArchive(ref Reference, img v1.Image, o *options) (v1.Hash, error) {
-	dir := filepath.Dir(ref.Path)
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(ref.Path)+"-*")
+	tmp, err := atomicfile.Create(ref.Path, 0o644)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
 	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
+	defer tmp.Abort() // a no-op once committed
 	updates := make(chan v1.Update, 16)
 	done := forwardUpdates(updates, Progress{Phase: PhaseWrite, Ref: ref.String()}, o.progress)
 	// ggcr takes the RepoTags of an archive from the reference; a nil one
@@ -128,16 +127,7 @@ func writeArchive(ref Reference, img v1.Image, o *options) (v1.Hash, error) {
 	close(updates) // unlike remote.Write, tarball.Write leaves it open
 	<-done
 	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), ref.Path)
+		err = tmp.Commit()
 	}
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)

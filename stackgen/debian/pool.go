@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kilnbuild/kiln/internal/atomicfile"
 )
 
 // Pool is a directory of files downloaded from repositories and addressed by
@@ -70,28 +72,20 @@ func (p *Pool) Fetch(ctx context.Context, rawURL, sha string, size int64) (strin
 }
 
 func (p *Pool) store(r io.Reader, dst, sha string, size int64, source string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	tmp, err := atomicfile.Create(dst, 0o644)
 	if err != nil {
 		return fmt.Errorf("storing %s: %w", source, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort() // a no-op once committed
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), r)
 	if err != nil {
-		tmp.Close()
 		return fmt.Errorf("downloading %s: %w", source, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != sha || (size > 0 && n != size) {
-		tmp.Close()
 		return fmt.Errorf("downloading %s: got sha256:%s (%d bytes), want sha256:%s (%d bytes): %w", source, got, n, sha, size, ErrChecksum)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("storing %s: %w", source, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("storing %s: %w", source, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
+	if err := tmp.Commit(); err != nil {
 		return fmt.Errorf("storing %s: %w", source, err)
 	}
 	return nil
