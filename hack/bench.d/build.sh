@@ -15,21 +15,11 @@ chmod 0755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
 # A busybox stack made by kiln itself.
-. hack/lib/busybox-rootfs.sh
+. hack/lib/stack.sh
 busybox_rootfs "$tmp/rootfs"
 mkdir -p "$tmp/app"
 echo 'print("hello")' >"$tmp/app/main.py"
-cat >"$tmp/builder.toml" <<TOML
-[[buildpacks]]
-uri = "$bps/empty"
-[[order]]
-  [[order.group]]
-  id = "buildpacks/empty"
-[stack]
-id = "io.github.future-architect.samples.debian"
-build-image = "oci:$tmp/stack:build"
-run-image = "oci:$tmp/stack:run"
-TOML
+empty_builder "$tmp/builder.toml" "$tmp/stack"
 
 bench() { # label, command prefix (empty or setpriv …)
 	local label=$1; shift

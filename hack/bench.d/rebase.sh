@@ -9,7 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 kiln=$PWD/bin/kiln
-bps=$PWD/cmd/kiln/testdata/buildpacks
 runs=${BENCH_RUNS:-20}
 
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/kiln-bench-rebase.XXXXXX")
@@ -19,21 +18,11 @@ quiet() { "$@" >/dev/null 2>"$tmp/stderr" || { cat "$tmp/stderr" >&2; return 1; 
 
 # A busybox stack made by kiln itself, and an app of 8 MB of incompressible
 # data, built with the walkthrough's empty buildpack.
-. hack/lib/busybox-rootfs.sh
+. hack/lib/stack.sh
 busybox_rootfs "$tmp/rootfs"
 mkdir -p "$tmp/app"
 head -c 8388608 /dev/urandom >"$tmp/app/data.bin"
-cat >"$tmp/builder.toml" <<TOML
-[[buildpacks]]
-uri = "$bps/empty"
-[[order]]
-  [[order.group]]
-  id = "buildpacks/empty"
-[stack]
-id = "io.github.future-architect.samples.debian"
-build-image = "oci:$tmp/stack:build"
-run-image = "oci:$tmp/stack:run"
-TOML
+empty_builder "$tmp/builder.toml" "$tmp/stack"
 stack() {
 	quiet k stack create --id io.github.future-architect.samples.debian \
 		--build-base "rootfs:$tmp/rootfs" --run-base "rootfs:$tmp/rootfs" \

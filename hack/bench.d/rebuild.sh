@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 kiln=$PWD/bin/kiln
 [ -x "$kiln" ] || ./hack/build.sh
-. hack/lib/busybox-rootfs.sh
+. hack/lib/stack.sh
 
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/kiln-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
