@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/sandbox"
 )
 
@@ -156,22 +157,7 @@ func TestWritableBindOwnership(t *testing.T) {
 }
 
 func TestNetwork(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("hello from the host\n"))
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := testutil.GreetingServer(t, "hello from the host\n")
 	script := fmt.Sprintf("nc 127.0.0.1 %d </dev/null; echo rc=$?; ls /sys/class/net", port)
 	for _, tc := range []struct {
 		network sandbox.Network

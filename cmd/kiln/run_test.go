@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
 	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/oci"
 )
@@ -163,22 +164,7 @@ func TestRunVolumes(t *testing.T) {
 
 func TestRunNetwork(t *testing.T) {
 	img := busyboxImage(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("host says hi\n"))
-			c.Close()
-		}
-	}()
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	port := fmt.Sprint(testutil.GreetingServer(t, "host says hi\n"))
 	out, _, code := kilnRun(t, "", "--entrypoint", "nc", img, "127.0.0.1", port)
 	if code != 0 || out != "host says hi\n" {
 		t.Errorf("host network: exit %d, %q", code, out)
