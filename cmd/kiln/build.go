@@ -131,9 +131,9 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	}
 	sb := &buildSandbox{network: network, stateDir: state, logger: g.logger(stderr)}
 	res, err := platform.Build(ctx, req, sb,
-		platform.WithImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
-		platform.WithLogger(g.logger(stderr)),
-		platform.WithProgress(newProgressPrinter(stderr).report))
+		platform.WithBuildImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
+		platform.WithBuildLogger(g.logger(stderr)),
+		platform.WithBuildProgress(newProgressPrinter(stderr).report))
 	if err != nil {
 		return err
 	}

@@ -109,8 +109,8 @@ type PhaseTiming struct {
 
 // Build runs detect, build and export for req, with buildpacks in containers
 // started by sb, and returns the app image for the caller to write.
-func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...Option) (*BuildOutput, error) {
-	o, err := makeOptions(opts)
+func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...BuildOption) (*BuildOutput, error) {
+	o, err := makeBuildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...Option) (*
 // building is the state of one Build.
 type building struct {
 	req    BuildRequest
-	o      *options
+	o      *buildOptions
 	out    io.Writer
 	result *BuildOutput
 

@@ -27,7 +27,7 @@ type buildInputs struct {
 // those the request names, and decides the order.
 func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
 	in := &buildInputs{}
-	fetchOpts := []Option{WithImageReader(b.o.reader), WithLogger(b.o.logger), WithPlatform(b.o.platform)}
+	fetchOpts := []Option{WithImageReader(b.o.reader), WithLogger(b.o.logger)}
 	var builderOrder Order
 	switch {
 	case b.req.BuilderImage != nil:

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/internal/tomlkeys"
 )
 
 // BuilderConfig is a builder.toml, with the keys pack's create-builder
@@ -131,7 +133,7 @@ func ReadBuilderConfig(path string) (*BuilderConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading builder config %s: %w", path, err)
 	}
-	if err := unknownKeys(path, undecoded(md)); err != nil {
+	if err := unknownKeys(path, tomlkeys.Undecoded(md)); err != nil {
 		return nil, fmt.Errorf("reading builder config %s: %w", path, err)
 	}
 	c.Path = path
@@ -150,21 +152,6 @@ func ReadBuilderConfig(path string) (*BuilderConfig, error) {
 		c.Warnings = append(c.Warnings, "empty order definition")
 	}
 	return &c, nil
-}
-
-// undecoded lists the keys md did not decode, leaving out a table when keys
-// inside it are listed.
-func undecoded(md toml.MetaData) []string {
-	var keys []string
-	all := md.Undecoded()
-	for i, k := range all {
-		s := k.String()
-		if i+1 < len(all) && strings.HasPrefix(all[i+1].String(), s+".") {
-			continue
-		}
-		keys = append(keys, s)
-	}
-	return keys
 }
 
 // unknownKeys turns undecoded keys into one error naming them all.

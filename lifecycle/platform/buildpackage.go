@@ -134,7 +134,7 @@ func (f *fetcher) extract(ctx context.Context, img v1.Image, labels map[string]s
 	byLayer := map[string][]idVersion{}
 	for id, versions := range layers {
 		for version, info := range versions {
-			if err := checkIDVersion(id, version); err != nil {
+			if err := CheckIDVersion(id, version); err != nil {
 				return nil, fmt.Errorf("%s label: %w", label, err)
 			}
 			byLayer[info.LayerDiffID] = append(byLayer[info.LayerDiffID], idVersion{id, version})

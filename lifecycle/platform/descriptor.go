@@ -117,15 +117,15 @@ func readDescriptor(dir string, kind moduleKind) (Descriptor, error) {
 		}
 		d.Targets = append(d.Targets, tt.Target)
 	}
-	if err := checkIDVersion(d.ID, d.Version); err != nil {
+	if err := CheckIDVersion(d.ID, d.Version); err != nil {
 		return Descriptor{}, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return d, nil
 }
 
-// checkIDVersion rejects ids and versions that cannot name the directories
+// CheckIDVersion rejects ids and versions that cannot name the directories
 // <escaped-id>/<version>.
-func checkIDVersion(id, version string) error {
+func CheckIDVersion(id, version string) error {
 	switch {
 	case id == "" || version == "":
 		return fmt.Errorf("%w: id %q, version %q: both are required", ErrInvalidDescriptor, id, version)

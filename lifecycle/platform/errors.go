@@ -9,9 +9,6 @@ var (
 	// ErrInvalidConfig reports a builder.toml or project.toml whose values
 	// contradict each other or the schema.
 	ErrInvalidConfig = errors.New("invalid configuration")
-	// ErrUnsupportedSchema reports a project.toml schema-version this package
-	// does not read.
-	ErrUnsupportedSchema = errors.New("unsupported project descriptor schema")
 	// ErrNotBuildpackage reports an image or .cnb file without the
 	// io.buildpacks.buildpackage.metadata label.
 	ErrNotBuildpackage = errors.New("not a buildpackage")
@@ -31,6 +28,4 @@ var (
 	// directory it is extracted into, or a buildpackage layer entry outside
 	// /cnb/buildpacks.
 	ErrUnsafePath = errors.New("unsafe path")
-	// ErrBadPattern reports a malformed include/exclude pattern.
-	ErrBadPattern = errors.New("bad pattern")
 )

@@ -204,7 +204,7 @@ var idVersionPattern = regexp.MustCompile(`^[a-z0-9\-.]+/[a-z0-9\-.]+(?:@[a-z0-9
 // a version, the only version there.
 func (f *fetcher) onBuilder(idVersion string) (Descriptor, error) {
 	id, version, _ := strings.Cut(idVersion, "@")
-	if err := checkIDVersion(id, cmp.Or(version, defaultVersion)); err != nil {
+	if err := CheckIDVersion(id, cmp.Or(version, DefaultVersion)); err != nil {
 		return Descriptor{}, err
 	}
 	if version == "" {

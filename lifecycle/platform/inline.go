@@ -24,9 +24,9 @@ func WriteInlineBuildpack(dir string, b ProjectBuildpack, stackID string) error 
 	}
 	version := b.Version
 	if version == "" {
-		version = defaultVersion
+		version = DefaultVersion
 	}
-	if err := checkIDVersion(b.ID, version); err != nil {
+	if err := CheckIDVersion(b.ID, version); err != nil {
 		return fmt.Errorf("writing inline buildpack %s: %w", b.ID, err)
 	}
 	shell := b.Script.Shell

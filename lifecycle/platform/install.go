@@ -16,7 +16,7 @@ import (
 // directory already exists (the same buildpack came from another locator),
 // it is kept and src is left for the caller to remove.
 func install(src, dst, id, version string, kind moduleKind) (Descriptor, error) {
-	if err := checkIDVersion(id, version); err != nil {
+	if err := CheckIDVersion(id, version); err != nil {
 		return Descriptor{}, err
 	}
 	parent, err := securejoin.SecureJoin(dst, EscapeID(id))

@@ -7,16 +7,28 @@ import (
 )
 
 const (
-	fileScheme     = "file://"
-	dockerScheme   = "docker://"
-	registryURN    = "urn:cnb:registry:"
-	builderURN     = "urn:cnb:builder:"
-	fromBuilder    = "from=builder"
-	httpScheme     = "http://"
-	httpsScheme    = "https://"
-	cnbExtension   = ".cnb"
-	defaultVersion = "0.0.0"
+	fileScheme   = "file://"
+	dockerScheme = "docker://"
+	registryURN  = "urn:cnb:registry:"
+	builderURN   = "urn:cnb:builder:"
+	fromBuilder  = "from=builder"
+	httpScheme   = "http://"
+	httpsScheme  = "https://"
+	cnbExtension = ".cnb"
 )
+
+// DefaultVersion is the version pack gives a buildpack that names none (an
+// inline buildpack of project.toml, a builder.toml order entry).
+const DefaultVersion = "0.0.0"
+
+// BuilderLocator is the locator of a buildpack already laid out on the
+// builder: urn:cnb:builder:ID, or urn:cnb:builder:ID@VERSION.
+func BuilderLocator(id, version string) string {
+	if version == "" {
+		return builderURN + id
+	}
+	return builderURN + id + "@" + version
+}
 
 // LocatorKind says what a buildpack locator names.
 type LocatorKind int

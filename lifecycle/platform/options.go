@@ -18,7 +18,7 @@ import (
 // through its store with its pull policy and credentials.
 type ImageReader func(ctx context.Context, ref string) (v1.Image, error)
 
-// Option configures FetchBuildpacks, ExtractBuildpacks and Build.
+// Option configures FetchBuildpacks, FetchModules and ExtractBuildpacks.
 type Option func(*options) error
 
 type options struct {
@@ -28,7 +28,6 @@ type options struct {
 	client   *http.Client
 	platform v1.Platform
 	kind     moduleKind
-	progress func(oci.Progress)
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -116,15 +115,6 @@ func WithPlatform(p v1.Platform) Option {
 func AsExtensions() Option {
 	return func(o *options) error {
 		o.kind = extensionKind
-		return nil
-	}
-}
-
-// WithProgress receives oci.PhaseUnpack events while Build unpacks the build
-// image's root filesystem into the store (nothing when it is cached).
-func WithProgress(f func(oci.Progress)) Option {
-	return func(o *options) error {
-		o.progress = f
 		return nil
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/internal/tomlkeys"
 )
 
 // PackageConfig is a package.toml: what `kiln buildpack package` packs.
@@ -49,7 +51,7 @@ func ReadPackageConfig(path string) (*PackageConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading package config %s: %w", path, err)
 	}
-	if err := unknownKeys(path, undecoded(md)); err != nil {
+	if err := unknownKeys(path, tomlkeys.Undecoded(md)); err != nil {
 		return nil, fmt.Errorf("reading package config %s: %w", path, err)
 	}
 	c.Path = path

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/internal/tomlkeys"
 )
 
 // ProjectFile is the project descriptor's default name in the app directory.
@@ -229,7 +231,7 @@ func (p *Project) decodeV02(raw []byte) error {
 // warnUndecoded warns about keys the schema does not know inside the tables
 // it owns; other tables belong to users and are not ours to judge.
 func (p *Project) warnUndecoded(md toml.MetaData, owned func(string) bool) {
-	for _, s := range undecoded(md) {
+	for _, s := range tomlkeys.Undecoded(md) {
 		if owned(s) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("key %q is not supported in schema version %s and is ignored", s, p.SchemaVersion))
 		}
