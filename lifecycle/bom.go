@@ -33,7 +33,7 @@ func (b *legacyBOM) add(launch bool, bp *Buildpack, entries []Require) error {
 	for _, r := range entries {
 		e := BOMEntry{Name: r.Name, Metadata: r.Metadata, Buildpack: BOMBuildpack{ID: bp.Info.ID, Version: bp.Info.Version}}
 		if r.Version != "" {
-			if bp.api.atLeast("0.5") {
+			if bp.api.AtLeast("0.5") {
 				return fmt.Errorf("bom entry %q of %s has a top-level version; use metadata.version", r.Name, bp.Info.ID)
 			}
 			if mv, ok := r.Metadata["version"]; ok && fmt.Sprint(mv) != r.Version {

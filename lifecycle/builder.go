@@ -10,6 +10,8 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // Builder is the build phase: it runs bin/build of each buildpack of Group
@@ -38,7 +40,7 @@ type Builder struct {
 // building is the state of one Builder.Run.
 type building struct {
 	b       *Builder
-	api     apiVersion
+	api     api.Version
 	log     *slog.Logger
 	store   buildpackStore
 	env     env // the allowlist plus earlier buildpacks' build layers
@@ -52,7 +54,7 @@ type building struct {
 
 // Run builds.
 func (b *Builder) Run(ctx context.Context) (BuildResult, error) {
-	api, err := parseAPI(orDefault(b.PlatformAPI, DefaultPlatformAPI))
+	platformAPI, err := api.Parse(orDefault(b.PlatformAPI, DefaultPlatformAPI))
 	if err != nil {
 		return BuildResult{}, phaseError("build", err)
 	}
@@ -60,7 +62,7 @@ func (b *Builder) Run(ctx context.Context) (BuildResult, error) {
 		return BuildResult{}, phaseError("build", errors.New("building: no Runner"))
 	}
 	s := &building{
-		b: b, api: api, log: loggerOr(b.Logger), store: buildpackStore{dir: b.Paths.Buildpacks},
+		b: b, api: platformAPI, log: loggerOr(b.Logger), store: buildpackStore{dir: b.Paths.Buildpacks},
 		env: newEnv(b.Env), x: execEnv{paths: b.Paths, target: b.Target, execEnvName: b.ExecEnv},
 		plan: b.Plan,
 	}
@@ -99,7 +101,7 @@ func (s *building) run(ctx context.Context) error {
 		m.Processes = append(m.Processes, p)
 	}
 	s.result.Unmet = s.plan
-	if s.api.atLeast("0.9") {
+	if s.api.AtLeast("0.9") {
 		if err := s.bom.write(s.b.Paths.Layers); err != nil {
 			return err
 		}
@@ -161,7 +163,7 @@ func (s *building) buildpack(ctx context.Context, entry GroupEntry) error {
 // writePlan writes the buildpack plan file into the scratch dir. Buildpack
 // API 0.2 also gets metadata.version as a top-level version.
 func (s *building) writePlan(bp *Buildpack, p BuildpackPlan) (Dir, error) {
-	if bp.api.compare(mustAPI("0.2")) == 0 {
+	if bp.api.Compare(api.MustParse("0.2")) == 0 {
 		for i, r := range p.Entries {
 			if v, ok := r.Metadata["version"]; ok {
 				p.Entries[i].Version = fmt.Sprint(v)
@@ -208,7 +210,7 @@ func (s *building) exec(ctx context.Context, bp *Buildpack, bpDir, planFile Dir)
 // 0.5 whatever it left in its plan file, from 0.5 everything not listed in
 // build.toml's [[unmet]] (which must name entries of its plan).
 func (s *building) met(bp *Buildpack, p BuildpackPlan, planFile Dir) ([]string, error) {
-	if bp.api.lessThan("0.5") {
+	if bp.api.LessThan("0.5") {
 		var left BuildpackPlan
 		planFile, err := s.scratch.scopedJoin(EscapeID(bp.Info.ID) + "/plan.toml")
 		if err != nil {
@@ -259,7 +261,7 @@ func (s *building) collect(bp *Buildpack, entry GroupEntry, bpDir Dir) error {
 	if err != nil {
 		return err
 	}
-	if s.api.atLeast("0.8") {
+	if s.api.AtLeast("0.8") {
 		if err := copySBOM(s.b.Paths.Layers, bp.Info.ID, sboms); err != nil {
 			return err
 		}

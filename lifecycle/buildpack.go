@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // Buildpack is a parsed buildpack.toml and where the buildpack lives.
@@ -23,7 +25,7 @@ type Buildpack struct {
 	// Dir is the buildpack's root directory (host and container paths).
 	Dir Dir `toml:"-"`
 
-	api apiVersion
+	api api.Version
 }
 
 // BuildpackInfo is the [buildpack] table.
@@ -167,7 +169,7 @@ func ReadBuildpack(dir Dir) (*Buildpack, error) {
 	if err := validateID(bp.Info.ID); err != nil {
 		return nil, fmt.Errorf("reading buildpack %s: %w", f.Host, err)
 	}
-	v, err := parseAPI(bp.API)
+	v, err := api.Parse(bp.API)
 	if err != nil || !supportedBuildpackAPI(v) {
 		return nil, &APIError{ID: bp.Info.ID, Version: bp.Info.Version, API: bp.API}
 	}

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // Detector is the detect phase: it tries the groups of Order in turn, runs
@@ -49,7 +51,7 @@ type DetectResult struct {
 // detection is the state of one Detector.Run.
 type detection struct {
 	d       *Detector
-	api     apiVersion
+	api     api.Version
 	store   buildpackStore
 	base    env
 	x       execEnv
@@ -96,7 +98,7 @@ func (d *Detector) Run(ctx context.Context) (DetectResult, error) {
 
 // start validates the inputs and sets up the state of a run.
 func (d *Detector) start() (*detection, error) {
-	api, err := parseAPI(orDefault(d.PlatformAPI, DefaultPlatformAPI))
+	platformAPI, err := api.Parse(orDefault(d.PlatformAPI, DefaultPlatformAPI))
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func (d *Detector) start() (*detection, error) {
 		n = runtime.NumCPU()
 	}
 	s := &detection{
-		d: d, api: api, store: buildpackStore{dir: d.Paths.Buildpacks},
+		d: d, api: platformAPI, store: buildpackStore{dir: d.Paths.Buildpacks},
 		base: newEnv(d.Env), x: execEnv{paths: d.Paths, target: d.Target, execEnvName: d.ExecEnv},
 		log: loggerOr(d.Logger),
 		sem: make(chan struct{}, n), runs: map[string]*detectRun{}, reported: map[string]bool{},
@@ -165,12 +167,12 @@ func (s *detection) detectGroup(ctx context.Context, group, done []GroupEntry) (
 			return s.detectOrder(ctx, bp.Order, done, group[i+1:], el.Optional)
 		}
 		el.API, el.Homepage = bp.API, bp.Info.Homepage
-		if s.api.atLeast("0.15") && s.d.ExecEnv != "" && !execEnvMatch(bp, s.d.ExecEnv) {
+		if s.api.AtLeast("0.15") && s.d.ExecEnv != "" && !execEnvMatch(bp, s.d.ExecEnv) {
 			s.log.Debug("skipping buildpack for this execution environment", "buildpack", el.String())
 			continue
 		}
 		done = append(slices.Clip(done), el)
-		if s.api.atLeast("0.12") && !el.Optional && !targetMatch(bp, s.d.Target) {
+		if s.api.AtLeast("0.12") && !el.Optional && !targetMatch(bp, s.d.Target) {
 			s.record(el, &detectRun{code: -1, err: fmt.Errorf("no target of the buildpack matches the run image (%s/%s)", s.d.Target.OS, s.d.Target.Arch)})
 			continue
 		}
@@ -182,7 +184,7 @@ func (s *detection) detectGroup(ctx context.Context, group, done []GroupEntry) (
 // execEnvMatch reports whether bp runs in the execution environment name.
 func execEnvMatch(bp *Buildpack, name string) bool {
 	envs := bp.ExecEnv()
-	return bp.api.lessThan("0.12") || len(envs) == 0 || slices.Contains(envs, "*") || slices.Contains(envs, name)
+	return bp.api.LessThan("0.12") || len(envs) == 0 || slices.Contains(envs, "*") || slices.Contains(envs, name)
 }
 
 // resolve waits for the detections of done and resolves the group: every

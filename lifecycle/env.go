@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // env is a buildpack environment under construction: name → value.
@@ -132,8 +134,8 @@ func (e env) addRootDir(layer Dir) {
 
 // defaultAction is what an env file without a suffix does for a buildpack of
 // API v: override from 0.5, prepend with ':' before.
-func defaultAction(v apiVersion) string {
-	if v.atLeast("0.5") {
+func defaultAction(v api.Version) string {
+	if v.AtLeast("0.5") {
 		return actionOverride
 	}
 	return actionPrependPath
@@ -246,19 +248,19 @@ func (x execEnv) forBuildpack(base env, bp *Buildpack, cnb ...string) ([]string,
 		}
 	}
 	e["CNB_BUILDPACK_DIR"] = bp.Dir.Container
-	if bp.api.atLeast("0.8") {
+	if bp.api.AtLeast("0.8") {
 		for _, kv := range cnb {
 			k, v, _ := strings.Cut(kv, "=")
 			e[k] = v
 		}
 	}
-	if bp.api.atLeast("0.10") {
+	if bp.api.AtLeast("0.10") {
 		for _, kv := range x.target.env() {
 			k, v, _ := strings.Cut(kv, "=")
 			e[k] = v
 		}
 	}
-	if bp.api.atLeast("0.12") && x.execEnvName != "" {
+	if bp.api.AtLeast("0.12") && x.execEnvName != "" {
 		e["CNB_EXEC_ENV"] = x.execEnvName
 	}
 	return e.list(), nil

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/kilnbuild/kiln/lifecycle/api"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -42,8 +43,11 @@ const (
 	cnbDir       = "/cnb"
 	lifecycleDir = "/cnb/lifecycle"
 	launcherPath = "/cnb/lifecycle/launcher"
-	processDir   = "/cnb/process"
 )
+
+// ProcessDir is where an app image has one link to the launcher per
+// process type: the entrypoint /cnb/process/<type> starts that process.
+const ProcessDir = "/cnb/process"
 
 // Exporter is the export phase: it appends the build's output to the run
 // image the way the reference lifecycle does (CNB contract §3) and returns
@@ -118,7 +122,7 @@ type Exporter struct {
 // exporting is the state of one Exporter.Run.
 type exporting struct {
 	e         *Exporter
-	api       apiVersion
+	api       api.Version
 	log       *slog.Logger
 	out       io.Writer
 	layers    Dir
@@ -181,7 +185,7 @@ func (e *Exporter) start() (*exporting, error) {
 	if e.RunImage == nil {
 		return nil, fmt.Errorf("no run image")
 	}
-	api, err := parseAPI(orDefault(e.PlatformAPI, DefaultPlatformAPI))
+	platformAPI, err := api.Parse(orDefault(e.PlatformAPI, DefaultPlatformAPI))
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +197,7 @@ func (e *Exporter) start() (*exporting, error) {
 		return nil, fmt.Errorf("reading run image manifest type: %w", err)
 	}
 	x := &exporting{
-		e: e, api: api, log: loggerOr(e.Logger), out: writerOr(e.Out),
+		e: e, api: platformAPI, log: loggerOr(e.Logger), out: writerOr(e.Out),
 		layers:  Dir{Host: e.Layers.Host, Container: orDefault(e.Layers.Container, DefaultLayersDir)},
 		app:     Dir{Host: e.App.Host, Container: orDefault(e.App.Container, DefaultAppDir)},
 		created: e.Created, layerType: types.OCILayer, made: map[string]v1.Layer{},
@@ -248,7 +252,7 @@ func (x *exporting) runImage() error {
 		}
 		r.Reference = d.String()
 	}
-	if x.api.atLeast("0.12") {
+	if x.api.AtLeast("0.12") {
 		r.Image, r.Mirrors = e.RunImageName, e.RunImageMirrors
 	}
 	x.meta.Stack = &StackRunImageLabel{RunImage: RunImageName{Image: e.RunImageName, Mirrors: e.RunImageMirrors}}
@@ -270,7 +274,7 @@ func (x *exporting) add(id, createdBy string, l v1.Layer, reused bool) (LayerRep
 		return LayerReport{}, fmt.Errorf("reading layer %s: %w", id, err)
 	}
 	h := v1.History{Created: v1.Time{Time: x.created}}
-	if x.api.atLeast("0.12") {
+	if x.api.AtLeast("0.12") {
 		h.CreatedBy = createdBy
 	}
 	x.adds = append(x.adds, oci.Append{Layer: l, History: h})

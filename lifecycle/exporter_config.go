@@ -45,7 +45,7 @@ func (x *exporting) image(m BuildMetadata, defaultType string) (v1.Image, error)
 	entrypoint := []string{launcherPath}
 	if defaultType != "" {
 		fmt.Fprintf(x.out, "Setting default process type '%s'\n", defaultType)
-		entrypoint = []string{path.Join(processDir, defaultType)}
+		entrypoint = []string{path.Join(ProcessDir, defaultType)}
 	} else {
 		// What pack prints when the build has no default process.
 		fmt.Fprintf(x.out, "Warning: default process type 'web' not present in list %v\n", processTypes(m.Processes))
@@ -56,7 +56,7 @@ func (x *exporting) image(m BuildMetadata, defaultType string) (v1.Image, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading run image config: %w", err)
 	}
-	pathEnv := processDir + ":" + lifecycleDir
+	pathEnv := ProcessDir + ":" + lifecycleDir
 	if p := envValue(cf.Config.Env, "PATH"); p != "" {
 		pathEnv += ":" + p
 	}
@@ -100,13 +100,13 @@ func (x *exporting) stampHistory(img v1.Image, runLayers int, runHistory []v1.Hi
 		}
 	}
 	hist := cf.History
-	if x.api.lessThan("0.12") || nonEmpty != runLayers {
+	if x.api.LessThan("0.12") || nonEmpty != runLayers {
 		blank := make([]v1.History, runLayers)
 		hist = append(blank, hist[len(runHistory):]...)
 	}
 	for i := range hist {
 		hist[i].Created = v1.Time{Time: x.created}
-		if x.api.lessThan("0.12") {
+		if x.api.LessThan("0.12") {
 			hist[i] = v1.History{Created: hist[i].Created}
 		}
 	}

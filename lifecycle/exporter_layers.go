@@ -158,7 +158,7 @@ func (x *exporting) reuseLayer(id, createdBy string, l Layer, prev LayerMetadata
 // sbomLayer adds <layers>/sbom/launch when it exists (Platform API ≥0.8).
 func (x *exporting) sbomLayer(ctx context.Context) error {
 	name := path.Join(x.layers.Container, "sbom", "launch")
-	if x.api.lessThan("0.8") || !isDir(x.hostPath(x.layers, name)) {
+	if x.api.LessThan("0.8") || !isDir(x.hostPath(x.layers, name)) {
 		return nil
 	}
 	layer, err := x.dirLayer(ctx, x.layers, name)
@@ -222,14 +222,14 @@ func (x *exporting) processTypesLayer(ctx context.Context, procs []Process) erro
 		if err := w.Dir(cnbDir, fs.ModeDir|0o755, 0, 0); err != nil {
 			return err
 		}
-		if err := w.Dir(processDir, fs.ModeDir|0o755, 0, 0); err != nil {
+		if err := w.Dir(ProcessDir, fs.ModeDir|0o755, 0, 0); err != nil {
 			return err
 		}
 		for _, p := range procs {
 			if p.Type == "" || strings.ContainsAny(p.Type, `/><:|&\`) || p.Type == "." || p.Type == ".." {
 				return fmt.Errorf("invalid process type %q", p.Type)
 			}
-			if err := w.Symlink(path.Join(processDir, p.Type), launcherPath, 0, 0); err != nil {
+			if err := w.Symlink(path.Join(ProcessDir, p.Type), launcherPath, 0, 0); err != nil {
 				return err
 			}
 		}

@@ -165,7 +165,7 @@ func (info *ImageInfo) readBuildLabel(raw string, entrypoint []string, workDir s
 		info.Extensions = append(info.Extensions, ModuleInfo(b))
 	}
 	info.Launcher = bl.Launcher.Version
-	if len(entrypoint) == 1 && path.Dir(entrypoint[0]) == processDir {
+	if len(entrypoint) == 1 && path.Dir(entrypoint[0]) == ProcessDir {
 		info.DefaultProcess = path.Base(entrypoint[0])
 	}
 	for _, p := range bl.Processes {
@@ -183,7 +183,7 @@ func (info *ImageInfo) readBuildLabel(raw string, entrypoint []string, workDir s
 // splitLayers puts the layers up to runImage.topLayer in BaseLayers and
 // the others in AppLayers, naming each by its role in the lifecycle label.
 func (info *ImageInfo) splitLayers(descs []v1.Descriptor, cf *v1.ConfigFile, meta *LifecycleMetadata) {
-	roles := meta.layerRoles()
+	roles := meta.LayerRoles()
 	top := indexOfDiffID(cf.RootFS.DiffIDs, meta.RunImage.TopLayer)
 	if meta.RunImage.TopLayer == "" {
 		top = len(descs) - 1
@@ -210,33 +210,6 @@ func (info *ImageInfo) splitLayers(descs []v1.Descriptor, cf *v1.ConfigFile, met
 		info.AppLayers = append(info.AppLayers, l)
 		info.AppSize += l.Size
 	}
-}
-
-// layerRoles maps the diffIDs the label records to their roles.
-func (m *LifecycleMetadata) layerRoles() map[string]string {
-	roles := map[string]string{}
-	add := func(sha, role string) {
-		if sha != "" {
-			if _, ok := roles[sha]; !ok {
-				roles[sha] = role
-			}
-		}
-	}
-	for _, b := range m.Buildpacks {
-		for _, name := range sortedKeys(b.Layers) {
-			add(b.Layers[name].SHA, b.ID+":"+name)
-		}
-	}
-	if m.SBOM != nil {
-		add(m.SBOM.SHA, sbomLayerID)
-	}
-	for i, a := range m.App {
-		add(a.SHA, fmt.Sprintf("slice-%d", i+1))
-	}
-	add(m.Launcher.SHA, launcherLayerID)
-	add(m.Config.SHA, configLayerID)
-	add(m.ProcessTypes.SHA, processTypesLayerID)
-	return roles
 }
 
 // envLookup returns the value of key in a KEY=VALUE list ("" when unset).

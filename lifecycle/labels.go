@@ -138,3 +138,50 @@ func ParseLifecycleMetadata(labels map[string]string) (m LifecycleMetadata, ok b
 	}
 	return m, true, nil
 }
+
+// RunImageNames are the run image names the metadata records: runImage
+// and its mirrors, then the deprecated stack.runImage and its mirrors.
+func (m *LifecycleMetadata) RunImageNames() []string {
+	names := append([]string{m.RunImage.Image}, m.RunImage.Mirrors...)
+	if m.Stack != nil {
+		names = append(names, m.Stack.RunImage.Image)
+		names = append(names, m.Stack.RunImage.Mirrors...)
+	}
+	var out []string
+	for _, n := range names {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// LayerRoles maps the diffIDs the label records to the layers' IDs, as
+// the exporter names them: "<buildpack>:<layer>", "slice-N" for app
+// slices, and buildpacksio/lifecycle:launcher, :config, :process-types and
+// :launch.sbom for its own.
+func (m *LifecycleMetadata) LayerRoles() map[string]string {
+	roles := map[string]string{}
+	add := func(sha, role string) {
+		if sha != "" {
+			if _, ok := roles[sha]; !ok {
+				roles[sha] = role
+			}
+		}
+	}
+	for _, b := range m.Buildpacks {
+		for _, name := range sortedKeys(b.Layers) {
+			add(b.Layers[name].SHA, b.ID+":"+name)
+		}
+	}
+	if m.SBOM != nil {
+		add(m.SBOM.SHA, sbomLayerID)
+	}
+	for i, a := range m.App {
+		add(a.SHA, fmt.Sprintf("slice-%d", i+1))
+	}
+	add(m.Launcher.SHA, launcherLayerID)
+	add(m.Config.SHA, configLayerID)
+	add(m.ProcessTypes.SHA, processTypesLayerID)
+	return roles
+}

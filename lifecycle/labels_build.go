@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // BuildLabel is the io.buildpacks.build.metadata label: the group, the
@@ -107,7 +109,7 @@ type ProjectSource struct {
 }
 
 // buildLabel derives the build label from metadata.toml's content.
-func buildLabel(m BuildMetadata, launcher LauncherMetadata, platform apiVersion) BuildLabel {
+func buildLabel(m BuildMetadata, launcher LauncherMetadata, platform api.Version) BuildLabel {
 	// Empty lists stay nil and marshal as null, as the lifecycle's do.
 	l := BuildLabel{Launcher: launcher, DefaultProcessType: m.DefaultProcessType}
 	for _, b := range m.Buildpacks {
@@ -116,7 +118,7 @@ func buildLabel(m BuildMetadata, launcher LauncherMetadata, platform apiVersion)
 	for _, p := range m.Processes {
 		bp := BuildLabelProc{Type: p.Type, Command: ProcessCommand{Entries: p.Command}, Args: p.Args,
 			Direct: p.Direct, BuildpackID: p.BuildpackID, WorkingDir: p.WorkingDir, ExecEnv: p.ExecEnv}
-		if platform.lessThan("0.10") && len(p.Command) > 0 {
+		if platform.LessThan("0.10") && len(p.Command) > 0 {
 			// As metadata.toml stores it: the first word as the command,
 			// the rest in front of the args.
 			bp.Command = ProcessCommand{Entries: p.Command[:1], AsString: true}

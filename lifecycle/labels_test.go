@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // TestLifecycleMetadataApp reads "app" as an array, as a single object
@@ -98,7 +100,7 @@ func TestBuildLabel(t *testing.T) {
 			`"processes":[{"type":"web","command":"node","args":["app.js","-p"],"direct":true,"buildpackID":"acme/node","exec-env":["production"]}],` +
 			`"buildpack-default-process-type":"web"}`},
 	} {
-		b, err := json.Marshal(buildLabel(m, launcher, mustAPI(tc.platform)))
+		b, err := json.Marshal(buildLabel(m, launcher, api.MustParse(tc.platform)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +113,7 @@ func TestBuildLabel(t *testing.T) {
 		}
 	}
 	// No processes: null, as the lifecycle writes it.
-	b, err := json.Marshal(buildLabel(BuildMetadata{}, LauncherMetadata{}, mustAPI("0.13")))
+	b, err := json.Marshal(buildLabel(BuildMetadata{}, LauncherMetadata{}, api.MustParse("0.13")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // Process is a process type, as buildpacks declare it in launch.toml and as
@@ -99,7 +101,7 @@ func (r rawProcess) convert(bp *Buildpack, log *slog.Logger) (Process, error) {
 		return Process{}, fmt.Errorf("process %q: %w", r.Type, err)
 	}
 	p.Command = cmd
-	if v.atLeast("0.9") {
+	if v.AtLeast("0.9") {
 		if r.Direct != nil {
 			return Process{}, fmt.Errorf("process %q: the direct key is not allowed for Buildpack API %s", r.Type, v)
 		}
@@ -107,17 +109,17 @@ func (r rawProcess) convert(bp *Buildpack, log *slog.Logger) (Process, error) {
 	} else if r.Direct != nil {
 		p.Direct = *r.Direct
 	}
-	if v.lessThan("0.6") {
+	if v.LessThan("0.6") {
 		if p.Default {
 			log.Warn("ignoring default = true: Buildpack API below 0.6", "process", r.Type, "buildpack", bp.Info.ID)
 		}
 		p.Default = r.Type == "web" // web is the implicit default below 0.6
 	}
-	if v.lessThan("0.8") && p.WorkingDir != "" {
+	if v.LessThan("0.8") && p.WorkingDir != "" {
 		log.Warn("ignoring working-dir: Buildpack API below 0.8", "process", r.Type, "buildpack", bp.Info.ID)
 		p.WorkingDir = ""
 	}
-	if v.lessThan("0.12") {
+	if v.LessThan("0.12") {
 		p.ExecEnv = nil
 	}
 	return p, nil
@@ -125,15 +127,15 @@ func (r rawProcess) convert(bp *Buildpack, log *slog.Logger) (Process, error) {
 
 // command returns the command as an array: Buildpack API ≥0.9 writes an
 // array, earlier APIs a string.
-func (r rawProcess) command(v apiVersion) ([]string, error) {
+func (r rawProcess) command(v api.Version) ([]string, error) {
 	switch c := r.Command.(type) {
 	case string:
-		if v.atLeast("0.9") {
+		if v.AtLeast("0.9") {
 			return nil, fmt.Errorf("command must be an array for Buildpack API %s", v)
 		}
 		return []string{c}, nil
 	case []any:
-		if v.lessThan("0.9") {
+		if v.LessThan("0.9") {
 			return nil, fmt.Errorf("command must be a string for Buildpack API %s", v)
 		}
 		if len(c) == 0 {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // Layer is one layer a buildpack left in <layers>/<escaped-id>/ after its
@@ -48,9 +50,9 @@ var notLayers = map[string]bool{"launch.toml": true, "build.toml": true, "store.
 // decode reads the flags of a <layer>.toml for a buildpack of API v. From
 // 0.6 top-level flags are an error; below 0.6 a [types] table is ignored
 // with a warning.
-func (f layerFile) flags(v apiVersion, log *slog.Logger, name string) (layerTypes, error) {
+func (f layerFile) flags(v api.Version, log *slog.Logger, name string) (layerTypes, error) {
 	topLevel := f.Launch != nil || f.Build != nil || f.Cache != nil
-	if v.atLeast("0.6") {
+	if v.AtLeast("0.6") {
 		if topLevel {
 			return layerTypes{}, fmt.Errorf("layer %s: the launch, build and cache flags belong in a [types] table for Buildpack API %s", name, v)
 		}
@@ -70,7 +72,7 @@ func (f layerFile) flags(v apiVersion, log *slog.Logger, name string) (layerType
 // build of API v, in name order. Layers with every flag false (including
 // restored metadata-only TOMLs the buildpack did not re-flag) are left out;
 // from API 0.6 their directory is renamed to <name>.ignore.
-func readLayers(bpDir Dir, v apiVersion, log *slog.Logger) ([]Layer, error) {
+func readLayers(bpDir Dir, v api.Version, log *slog.Logger) ([]Layer, error) {
 	entries, err := os.ReadDir(bpDir.Host)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -95,7 +97,7 @@ func readLayers(bpDir Dir, v apiVersion, log *slog.Logger) ([]Layer, error) {
 }
 
 // readLayer reads one layer; nil means it is ignored.
-func readLayer(bpDir Dir, name string, v apiVersion, log *slog.Logger) (*Layer, error) {
+func readLayer(bpDir Dir, name string, v api.Version, log *slog.Logger) (*Layer, error) {
 	var f layerFile
 	tomlPath, err := bpDir.scopedJoin(name + ".toml")
 	if err != nil {
@@ -114,7 +116,7 @@ func readLayer(bpDir Dir, name string, v apiVersion, log *slog.Logger) (*Layer, 
 	if t.Launch || t.Build || t.Cache {
 		return l, nil
 	}
-	if v.atLeast("0.6") && l.HasDir {
+	if v.AtLeast("0.6") && l.HasDir {
 		if err := os.Rename(l.Dir.Host, l.Dir.Host+".ignore"); err != nil {
 			return nil, fmt.Errorf("ignoring layer %s: %w", filepath.Base(l.Dir.Host), err)
 		}

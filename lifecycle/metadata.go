@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // BuildMetadata is <layers>/config/metadata.toml: what the build tells the
@@ -43,7 +45,7 @@ type processEntry struct {
 
 // WriteBuildMetadata writes m to path for the given Platform API version.
 func WriteBuildMetadata(path string, m BuildMetadata, platformAPI string) error {
-	v, err := parseAPI(orDefault(platformAPI, DefaultPlatformAPI))
+	v, err := api.Parse(orDefault(platformAPI, DefaultPlatformAPI))
 	if err != nil {
 		return err
 	}
@@ -51,7 +53,7 @@ func WriteBuildMetadata(path string, m BuildMetadata, platformAPI string) error 
 	for _, p := range m.Processes {
 		e := processEntry{Type: p.Type, Command: p.Command, Args: p.Args, Direct: p.Direct,
 			BuildpackID: p.BuildpackID, WorkingDir: p.WorkingDir, ExecEnv: p.ExecEnv}
-		if v.lessThan("0.10") && len(p.Command) > 0 {
+		if v.LessThan("0.10") && len(p.Command) > 0 {
 			e.Command = p.Command[0]
 			e.Args = append(append([]string{}, p.Command[1:]...), p.Args...)
 		}

@@ -5,6 +5,8 @@ import (
 	"sort"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // BuildPlan is what bin/detect writes to its plan file: provides and
@@ -125,7 +127,7 @@ func (bp BuildpackPlan) names() []string {
 // 0.3 it may not be combined with metadata.version and is moved there; for
 // 0.2 it must agree with metadata.version and is moved there too (build
 // copies it back for 0.2 buildpacks).
-func (p *BuildPlan) normalizeVersions(v apiVersion) error {
+func (p *BuildPlan) normalizeVersions(v api.Version) error {
 	sections := []*PlanSections{&p.PlanSections}
 	for i := range p.Or {
 		sections = append(sections, &p.Or[i])
@@ -140,15 +142,15 @@ func (p *BuildPlan) normalizeVersions(v apiVersion) error {
 	return nil
 }
 
-func normalizeRequire(r *Require, v apiVersion) error {
+func normalizeRequire(r *Require, v api.Version) error {
 	if r.Version == "" {
 		return nil
 	}
 	mv, hasMeta := r.Metadata["version"]
 	switch {
-	case v.atLeast("0.11"):
+	case v.AtLeast("0.11"):
 		return fmt.Errorf("requirement %q has a top-level version, which Buildpack API %s forbids; use metadata.version", r.Name, v)
-	case v.atLeast("0.3") && hasMeta:
+	case v.AtLeast("0.3") && hasMeta:
 		return fmt.Errorf("requirement %q has both version and metadata.version", r.Name)
 	case hasMeta && fmt.Sprint(mv) != r.Version:
 		return fmt.Errorf("requirement %q has a version that does not match metadata.version", r.Name)

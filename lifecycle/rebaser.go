@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/lifecycle/api"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -81,7 +82,10 @@ func (r *Rebaser) Run(ctx context.Context) (v1.Image, RebaseReport, error) {
 }
 
 func (r *Rebaser) run(ctx context.Context) (v1.Image, RebaseReport, error) {
-	log := loggerOr(r.Logger)
+	log := r.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if r.App == nil {
 		return nil, RebaseReport{}, fmt.Errorf("no app image")
 	}
@@ -101,11 +105,11 @@ func (r *Rebaser) run(ctx context.Context) (v1.Image, RebaseReport, error) {
 		return nil, RebaseReport{}, fmt.Errorf("%w: runImage.topLayer %s is not a layer of the image",
 			ErrNoRebaseMetadata, meta.RunImage.TopLayer)
 	}
-	api := appPlatformAPI(appCfg.Config.Env)
+	appAPI := appPlatformAPI(appCfg.Config.Env)
 
 	name := r.RunImage
 	if name == "" {
-		if name = meta.recordedRunImage(r.Registry); name == "" {
+		if name = recordedRunImage(&meta, r.Registry); name == "" {
 			return nil, RebaseReport{}, ErrNoRunImage
 		}
 	}
@@ -122,7 +126,7 @@ func (r *Rebaser) run(ctx context.Context) (v1.Image, RebaseReport, error) {
 	}
 
 	report := RebaseReport{RunImage: name, OldTopLayer: meta.RunImage.TopLayer, OldBaseLayers: top + 1}
-	failed := checkRebase(api, appCfg, baseCfg, meta, name)
+	failed := checkRebase(appAPI, appCfg, baseCfg, meta, name)
 	recorded := true
 	for _, err := range failed {
 		if !r.Force {
@@ -135,7 +139,7 @@ func (r *Rebaser) run(ctx context.Context) (v1.Image, RebaseReport, error) {
 		log.Debug("rebase check overridden", "error", err)
 	}
 
-	b := rebasing{app: r.App, appCfg: appCfg, base: base, baseCfg: baseCfg, top: top, api: api, created: r.Created}
+	b := rebasing{app: r.App, appCfg: appCfg, base: base, baseCfg: baseCfg, top: top, api: appAPI, created: r.Created}
 	if b.created.IsZero() {
 		b.created = appCfg.Created.Time
 	}
@@ -169,15 +173,15 @@ func indexOfDiffID(diffIDs []v1.Hash, want string) int {
 // appPlatformAPI is the Platform API an app image was exported with, from
 // the CNB_PLATFORM_API of its environment; images without one are treated
 // as the oldest (0.7), whose checks are the stack ID and mixins.
-func appPlatformAPI(env []string) apiVersion {
+func appPlatformAPI(env []string) api.Version {
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "CNB_PLATFORM_API="); ok {
-			if api, err := parseAPI(v); err == nil {
-				return api
+			if pv, err := api.Parse(v); err == nil {
+				return pv
 			}
 		}
 	}
-	return apiVersion{0, 7}
+	return api.Version{Major: 0, Minor: 7}
 }
 
 // runImageReference is what runImage.reference records for the run image
@@ -195,10 +199,10 @@ func runImageReference(img v1.Image, name string) (string, error) {
 	return d.String(), nil
 }
 
-// recordedRunImage is the run image the metadata names: runImage.image (or
+// recordedRunImage is the run image the metadata m names: runImage.image (or
 // the deprecated stack.runImage.image), or the first of its mirrors on
 // registry when there is one there.
-func (m *LifecycleMetadata) recordedRunImage(registry string) string {
+func recordedRunImage(m *LifecycleMetadata, registry string) string {
 	image, mirrors := m.RunImage.Image, m.RunImage.Mirrors
 	if image == "" && m.Stack != nil {
 		image, mirrors = m.Stack.RunImage.Image, m.Stack.RunImage.Mirrors

@@ -9,15 +9,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/lifecycle/api"
 	"github.com/kilnbuild/kiln/oci"
 )
 
 // checkRebase returns every check the new run image fails (CNB contract
 // §6): from Platform API 0.12 the rebasable label, the target and the
 // recorded run image name; before, the stack ID and the mixins.
-func checkRebase(api apiVersion, app, base *v1.ConfigFile, meta LifecycleMetadata, runImage string) []error {
+func checkRebase(api api.Version, app, base *v1.ConfigFile, meta LifecycleMetadata, runImage string) []error {
 	var failed []error
-	if api.lessThan("0.12") {
+	if api.LessThan("0.12") {
 		appID, baseID := app.Config.Labels[LabelStackID], base.Config.Labels[LabelStackID]
 		if appID != baseID {
 			failed = append(failed, fmt.Errorf("%w: app image stack %q, run image %s stack %q",
@@ -35,9 +36,9 @@ func checkRebase(api apiVersion, app, base *v1.ConfigFile, meta LifecycleMetadat
 	if err := checkTarget(app, base); err != nil {
 		failed = append(failed, fmt.Errorf("%w: run image %s: %v", ErrTargetMismatch, runImage, err))
 	}
-	if !meta.records(runImage) {
+	if !records(&meta, runImage) {
 		failed = append(failed, fmt.Errorf("%w: %s is not among %s (a new name needs force)",
-			ErrRunImageNotRecorded, runImage, strings.Join(meta.runImageNames(), ", ")))
+			ErrRunImageNotRecorded, runImage, strings.Join(meta.RunImageNames(), ", ")))
 	}
 	return failed
 }
@@ -87,27 +88,11 @@ func missingMixins(appLabel, baseLabel string) []string {
 	return missing
 }
 
-// runImageNames are the run image names the metadata records.
-func (m *LifecycleMetadata) runImageNames() []string {
-	names := append([]string{m.RunImage.Image}, m.RunImage.Mirrors...)
-	if m.Stack != nil {
-		names = append(names, m.Stack.RunImage.Image)
-		names = append(names, m.Stack.RunImage.Mirrors...)
-	}
-	var out []string
-	for _, n := range names {
-		if n != "" {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// records reports whether the metadata names the run image n, compared
+// records reports whether the metadata m names the run image n, compared
 // by name: the tag kept, a digest dropped.
-func (m *LifecycleMetadata) records(n string) bool {
+func records(m *LifecycleMetadata, n string) bool {
 	want := comparableImageName(n)
-	for _, have := range m.runImageNames() {
+	for _, have := range m.RunImageNames() {
 		if comparableImageName(have) == want {
 			return true
 		}

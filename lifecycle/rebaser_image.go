@@ -9,6 +9,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // rebasing is the state of one Rebaser.Run once the checks passed.
@@ -16,7 +18,7 @@ type rebasing struct {
 	app, base       v1.Image
 	appCfg, baseCfg *v1.ConfigFile
 	top             int // index of the app image's old top run image layer
-	api             apiVersion
+	api             api.Version
 	created         time.Time
 }
 
@@ -137,7 +139,7 @@ func (b *rebasing) config(edit runImageEdit, baseLayers, kept int) (*v1.ConfigFi
 // re-copied from the new one.
 func (b *rebasing) baseLabel(k string) bool {
 	return strings.HasPrefix(k, "io.buildpacks.stack.") ||
-		b.api.atLeast("0.12") && strings.HasPrefix(k, "io.buildpacks.base.")
+		b.api.AtLeast("0.12") && strings.HasPrefix(k, "io.buildpacks.base.")
 }
 
 // rebasedHistory is the new base's history followed by the app image's

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // runImageEdit is what a rebase changes in the io.buildpacks.lifecycle.metadata
@@ -18,7 +20,7 @@ type runImageEdit struct {
 }
 
 // apply returns the edited label.
-func (e runImageEdit) apply(label string, api apiVersion) (string, error) {
+func (e runImageEdit) apply(label string, api api.Version) (string, error) {
 	top, err := parseJSONObject([]byte(label))
 	if err != nil {
 		return "", fmt.Errorf("editing label %s: %w", LabelLifecycleMetadata, err)
@@ -30,7 +32,7 @@ func (e runImageEdit) apply(label string, api apiVersion) (string, error) {
 	run.set("topLayer", e.topLayer)
 	run.set("reference", e.reference)
 	if e.name != "" {
-		if api.atLeast("0.12") {
+		if api.AtLeast("0.12") {
 			run.set("image", e.name)
 			run.del("mirrors")
 		}

@@ -425,15 +425,15 @@ func TestRebaserMissingMetadata(t *testing.T) {
 func TestRecordedRunImage(t *testing.T) {
 	m := LifecycleMetadata{RunImage: RunImageForRebase{Image: "a.example/run:1", Mirrors: []string{"b.example/run:1", "c.example/run:1"}}}
 	for registry, want := range map[string]string{"": "a.example/run:1", "c.example": "c.example/run:1", "z.example": "a.example/run:1"} {
-		if got := m.recordedRunImage(registry); got != want {
+		if got := recordedRunImage(&m, registry); got != want {
 			t.Errorf("recordedRunImage(%q) = %q, want %q", registry, got, want)
 		}
 	}
 	old := LifecycleMetadata{Stack: &StackRunImageLabel{RunImage: RunImageName{Image: "oci:stack:run"}}}
-	if got := old.recordedRunImage(""); got != "oci:stack:run" {
+	if got := recordedRunImage(&old, ""); got != "oci:stack:run" {
 		t.Errorf("from the stack label: %q", got)
 	}
-	if !old.records("oci:./stack:run") || old.records("oci:stack:other") {
+	if !records(&old, "oci:./stack:run") || records(&old, "oci:stack:other") {
 		t.Error("layout names are compared by clean path and tag")
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/lifecycle/api"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -56,7 +57,7 @@ type Restorer struct {
 // restoring is the state of one Restorer.Run.
 type restoring struct {
 	r      *Restorer
-	api    apiVersion
+	api    api.Version
 	log    *slog.Logger
 	out    io.Writer
 	result RestoreResult
@@ -77,11 +78,11 @@ type RestoreResult struct {
 // layer directories. Errors are *PhaseError-free plain errors about the
 // layers directory itself (exit 42 is the caller's to map).
 func (r *Restorer) Run(ctx context.Context) (RestoreResult, error) {
-	api, err := parseAPI(orDefault(r.PlatformAPI, DefaultPlatformAPI))
+	platformAPI, err := api.Parse(orDefault(r.PlatformAPI, DefaultPlatformAPI))
 	if err != nil {
 		return RestoreResult{}, err
 	}
-	s := &restoring{r: r, api: api, log: loggerOr(r.Logger), out: writerOr(r.Out), restored: map[string]bool{}}
+	s := &restoring{r: r, api: platformAPI, log: loggerOr(r.Logger), out: writerOr(r.Out), restored: map[string]bool{}}
 	for _, e := range r.Group.Group {
 		if err := s.buildpack(ctx, e); err != nil {
 			return RestoreResult{}, err
@@ -158,7 +159,7 @@ func (s *restoring) layer(ctx context.Context, bp string, bpDir Dir, name string
 			return nil
 		}
 		return s.metadata(bpDir, name, id, im.Data, "app image")
-	case !inImage && inCache && (!cm.Launch || s.api.atLeast("0.14")):
+	case !inImage && inCache && (!cm.Launch || s.api.AtLeast("0.14")):
 		if !s.data(ctx, bpDir, name, id, cm.SHA) {
 			return nil
 		}

@@ -36,7 +36,7 @@ func collectSBOM(bpDir Dir, bp *Buildpack, layers []Layer, log *slog.Logger) ([]
 	if err != nil || len(matches) == 0 {
 		return nil, err
 	}
-	if bp.api.lessThan("0.7") {
+	if bp.api.LessThan("0.7") {
 		log.Warn("ignoring SBOM files: Buildpack API below 0.7", "buildpack", bp.Info.ID, "files", matches)
 		return nil, nil
 	}
