@@ -1,5 +1,5 @@
 //go:build !unix
 
-package platform
+package treecopy
 
 const noFollow = 0

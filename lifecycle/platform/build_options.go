@@ -17,7 +17,7 @@ type buildOptions struct {
 }
 
 func makeBuildOptions(opts []BuildOption) (*buildOptions, error) {
-	o := &buildOptions{reader: readImage, logger: slog.New(slog.DiscardHandler)}
+	o := &buildOptions{reader: ReadImage, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err

@@ -2,24 +2,14 @@ package platform
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-func writeFile(t *testing.T, path, content string) string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+	"github.com/kilnbuild/kiln/internal/testutil"
+)
 
 func TestReadBuilderConfigWalkthrough(t *testing.T) {
 	path, err := filepath.Abs("testdata/walkthrough-builder.toml")
@@ -238,9 +228,9 @@ uri = "lifecycle.tgz"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "bp/java/buildpack.toml"), "")
-			writeFile(t, filepath.Join(dir, "ext/extension.toml"), "")
-			path := writeFile(t, filepath.Join(dir, "builder.toml"), tt.toml)
+			testutil.WriteFile(t, filepath.Join(dir, "bp/java/buildpack.toml"), "")
+			testutil.WriteFile(t, filepath.Join(dir, "ext/extension.toml"), "")
+			path := testutil.WriteFile(t, filepath.Join(dir, "builder.toml"), tt.toml)
 			c, err := ReadBuilderConfig(path)
 			if tt.check != nil {
 				if err != nil {
@@ -266,7 +256,7 @@ uri = "lifecycle.tgz"
 
 func TestParseLocator(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "bp/buildpack.toml"), "")
+	testutil.WriteFile(t, filepath.Join(dir, "bp/buildpack.toml"), "")
 	tests := []struct {
 		loc      string
 		wantKind LocatorKind

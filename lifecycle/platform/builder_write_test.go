@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -29,7 +30,7 @@ func builderFixture(t *testing.T, extra string) *BuilderConfig {
 	dir := t.TempDir()
 	packageTo(t, &PackageConfig{Buildpack: PackageModule{URI: meta},
 		Dependencies: []PackageModule{{URI: a}, {URI: b}}}, filepath.Join(dir, "meta.cnb"))
-	path := writeFile(t, filepath.Join(dir, "builder.toml"), `
+	path := testutil.WriteFile(t, filepath.Join(dir, "builder.toml"), `
 description = "a test builder"
 [[buildpacks]]
 uri = "meta.cnb"
@@ -288,9 +289,9 @@ func TestCreateBuilderErrors(t *testing.T) {
 
 	dir := t.TempDir()
 	jammy := filepath.Join(dir, "jammy")
-	writeFile(t, filepath.Join(jammy, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/jammy\"\nversion = \"1\"\n[[stacks]]\nid = \"jammy\"\n")
+	testutil.WriteFile(t, filepath.Join(jammy, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/jammy\"\nversion = \"1\"\n[[stacks]]\nid = \"jammy\"\n")
 	oldAPI := filepath.Join(dir, "old")
-	writeFile(t, filepath.Join(oldAPI, DescriptorFile), "api = \"0.1\"\n[buildpack]\nid = \"acme/old\"\nversion = \"1\"\n")
+	testutil.WriteFile(t, filepath.Join(oldAPI, DescriptorFile), "api = \"0.1\"\n[buildpack]\nid = \"acme/old\"\nversion = \"1\"\n")
 
 	for _, tc := range []struct {
 		name  string
@@ -348,7 +349,7 @@ func TestCreateBuilderLifecycleArchive(t *testing.T) {
 	src := filepath.Join(dir, "src")
 	for _, e := range entries {
 		if e.typeflag == tar.TypeReg {
-			writeFile(t, filepath.Join(src, e.name), e.body)
+			testutil.WriteFile(t, filepath.Join(src, e.name), e.body)
 		}
 	}
 	writeTgz(t, filepath.Join(dir, "lifecycle.tgz"), src, "")
@@ -394,9 +395,9 @@ func TestCreateBuilderExtensionsAndSystem(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	extDir := filepath.Join(dir, "ext")
-	writeFile(t, filepath.Join(extDir, ExtensionDescriptorFile),
+	testutil.WriteFile(t, filepath.Join(extDir, ExtensionDescriptorFile),
 		"api = \"0.10\"\n[extension]\nid = \"acme/ext\"\nversion = \"0.1.0\"\n")
-	writeFile(t, filepath.Join(extDir, "bin/generate"), "#!/bin/sh\n")
+	testutil.WriteFile(t, filepath.Join(extDir, "bin/generate"), "#!/bin/sh\n")
 	// The extension goes through an extension package on its way.
 	if _, err := func() (v1.Image, error) {
 		img, err := PackageBuildpack(ctx, &PackageConfig{Extension: PackageModule{URI: extDir}}, WithTempDir(t.TempDir()))
@@ -448,7 +449,7 @@ func TestCreateBuilderExtensionsAndSystem(t *testing.T) {
 	if _, err := ExtractBuildpacks(ctx, img, dst, AsExtensions()); err != nil {
 		t.Fatal(err)
 	}
-	if got := tree(t, filepath.Join(dst, "acme_ext", "0.1.0"))["bin/generate"]; got != "-rwxr-xr-x #!/bin/sh\n" {
+	if got := testutil.Tree(t, filepath.Join(dst, "acme_ext", "0.1.0"))["bin/generate"]; got != "-rwxr-xr-x #!/bin/sh\n" {
 		t.Errorf("bin/generate laid out as %q", got)
 	}
 }

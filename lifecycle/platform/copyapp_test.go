@@ -3,7 +3,6 @@ package platform
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -11,45 +10,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-// tree lists what is under dir: "path" for files (with content), "path/" for
-// directories and "path -> target" for links, each with its mode.
-func tree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	got := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			got[rel+"/"] = fi.Mode().Perm().String()
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			got[rel+" -> "+target] = ""
-		default:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			got[rel] = fi.Mode().Perm().String() + " " + string(b)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
-}
+	"github.com/kilnbuild/kiln/internal/testutil"
+)
 
 // appFixture writes a small app with nested dirs, modes and links.
 func appFixture(t *testing.T) string {
@@ -61,7 +24,7 @@ func appFixture(t *testing.T) string {
 		"vendor/lib/lib.go": "package lib", "bin/run.sh": "#!/bin/sh",
 	}
 	for name, content := range files {
-		writeFile(t, filepath.Join(src, name), content)
+		testutil.WriteFile(t, filepath.Join(src, name), content)
 	}
 	if err := os.Chmod(filepath.Join(src, "bin/run.sh"), 0o755); err != nil {
 		t.Fatal(err)
@@ -118,7 +81,7 @@ func TestCopyApp(t *testing.T) {
 			if err := CopyApp(context.Background(), src, dst, tt.include, tt.exclude); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, tree(t, dst)); diff != "" {
+			if diff := cmp.Diff(tt.want, testutil.Tree(t, dst)); diff != "" {
 				t.Errorf("copied tree (-want +got):\n%s", diff)
 			}
 		})
@@ -129,13 +92,13 @@ func TestCopyAppDetails(t *testing.T) {
 	ctx := context.Background()
 	t.Run("dst inside src", func(t *testing.T) {
 		src := t.TempDir()
-		writeFile(t, filepath.Join(src, "a"), "a")
+		testutil.WriteFile(t, filepath.Join(src, "a"), "a")
 		dst := filepath.Join(src, "out", "ws")
 		if err := CopyApp(ctx, src, dst, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		want := map[string]string{"a": "-rw-r--r-- a", "out/": "-rwxr-xr-x"}
-		if diff := cmp.Diff(want, tree(t, dst)); diff != "" {
+		if diff := cmp.Diff(want, testutil.Tree(t, dst)); diff != "" {
 			t.Errorf("copied tree (-want +got):\n%s", diff)
 		}
 	})
@@ -152,7 +115,7 @@ func TestCopyAppDetails(t *testing.T) {
 	})
 	t.Run("mtime and read-only dir", func(t *testing.T) {
 		src := t.TempDir()
-		f := writeFile(t, filepath.Join(src, "ro/f"), "x")
+		f := testutil.WriteFile(t, filepath.Join(src, "ro/f"), "x")
 		mtime := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 		if err := os.Chtimes(f, mtime, mtime); err != nil {
 			t.Fatal(err)
@@ -187,7 +150,7 @@ func TestCopyAppDetails(t *testing.T) {
 	})
 	t.Run("special files skipped", func(t *testing.T) {
 		src := t.TempDir()
-		writeFile(t, filepath.Join(src, "a"), "a")
+		testutil.WriteFile(t, filepath.Join(src, "a"), "a")
 		if err := syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +158,7 @@ func TestCopyAppDetails(t *testing.T) {
 		if err := CopyApp(ctx, src, dst, nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(map[string]string{"a": "-rw-r--r-- a"}, tree(t, dst)); diff != "" {
+		if diff := cmp.Diff(map[string]string{"a": "-rw-r--r-- a"}, testutil.Tree(t, dst)); diff != "" {
 			t.Errorf("copied tree (-want +got):\n%s", diff)
 		}
 	})

@@ -10,8 +10,8 @@ import (
 	"github.com/kilnbuild/kiln/lifecycle/platform"
 )
 
-// A platform reads builder.toml and project.toml, lays the buildpacks out
-// and copies the app, before the phases run.
+// A platform reads builder.toml and lays the buildpacks out as a builder
+// holds them, before the phases run.
 func Example() {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "platform-example")
@@ -44,11 +44,6 @@ image = "registry.example/build:1"
 [[run.images]]
 image = "registry.example/run:1"
 `, 0o644)
-	// An app whose project.toml leaves its docs out.
-	write("app/main.sh", "echo app\n", 0o644)
-	write("app/docs/README.md", "docs\n", 0o644)
-	write("app/project.toml", "[_]\nschema-version = \"0.2\"\n[io.buildpacks]\nexclude = [\"docs/\"]\n", 0o644)
-
 	cfg, err := platform.ReadBuilderConfig(filepath.Join(work, "builder.toml"))
 	if err != nil {
 		log.Fatal(err)
@@ -66,22 +61,8 @@ image = "registry.example/run:1"
 		fmt.Println(g.ID, "→", d.Version, ok, "laid out in", filepath.Base(filepath.Dir(d.Dir)))
 	}
 
-	project, err := platform.LoadProject(filepath.Join(work, "app"), "")
-	if err != nil {
-		log.Fatal(err)
-	}
-	ws := filepath.Join(work, "workspace")
-	if err := platform.CopyApp(ctx, filepath.Join(work, "app"), ws, project.Include, project.Exclude); err != nil {
-		log.Fatal(err)
-	}
-	entries, _ := os.ReadDir(ws)
-	for _, e := range entries {
-		fmt.Println("workspace:", e.Name())
-	}
 	fmt.Println("run image:", cfg.RunImages()[0].Image)
 	// Output:
 	// acme/hello → 1.0.0 true laid out in acme_hello
-	// workspace: main.sh
-	// workspace: project.toml
 	// run image: registry.example/run:1
 }

@@ -9,16 +9,18 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
 )
 
 func TestFetchExtensions(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
 	extDir := filepath.Join(src, "ext")
-	writeFile(t, filepath.Join(extDir, ExtensionDescriptorFile),
+	testutil.WriteFile(t, filepath.Join(extDir, ExtensionDescriptorFile),
 		"api = \"0.10\"\n[extension]\nid = \"acme/ext\"\nversion = \"0.1.0\"\nname = \"Ext\"\n")
-	writeFile(t, filepath.Join(extDir, "bin/generate"), "#!/bin/sh\n")
-	writeFile(t, filepath.Join(extDir, "bin/detect"), "#!/bin/sh\n")
+	testutil.WriteFile(t, filepath.Join(extDir, "bin/generate"), "#!/bin/sh\n")
+	testutil.WriteFile(t, filepath.Join(extDir, "bin/detect"), "#!/bin/sh\n")
 
 	// An extension package: its layer under /cnb/extensions.
 	entries := []tarEntry{
@@ -52,7 +54,7 @@ func TestFetchExtensions(t *testing.T) {
 			d.Path != filepath.Join(dst, "acme_ext", "0.1.0", ExtensionDescriptorFile) {
 			t.Errorf("%s: Main = %+v", loc, d)
 		}
-		got := tree(t, d.Dir)
+		got := testutil.Tree(t, d.Dir)
 		if got["bin/generate"] != "-rwxr-xr-x #!/bin/sh\n" {
 			t.Errorf("%s: bin/generate = %q", loc, got["bin/generate"])
 		}

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kilnbuild/kiln/internal/treecopy"
 )
 
 // Buildpacks is what FetchBuildpacks laid out.
@@ -255,8 +257,8 @@ func (f *fetcher) fromDir(ctx context.Context, dir string) (Fetched, error) {
 			return Fetched{}, err
 		}
 		tree := filepath.Join(stage, "bp")
-		if err := CopyApp(ctx, dir, tree, nil, nil); err != nil {
-			return Fetched{}, err
+		if err := treecopy.Copy(ctx, dir, tree, nil); err != nil {
+			return Fetched{}, fmt.Errorf("copying buildpack %s: %w", dir, err)
 		}
 		dir = tree
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -186,8 +187,8 @@ func TestFetchBuildpacksErrors(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(src, "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(src, "noid/buildpack.toml"), "api = \"0.10\"\n[buildpack]\nversion = \"1\"\n")
-	writeFile(t, filepath.Join(src, "reserved/buildpack.toml"), "[buildpack]\nid = \"app\"\nversion = \"1\"\n")
+	testutil.WriteFile(t, filepath.Join(src, "noid/buildpack.toml"), "api = \"0.10\"\n[buildpack]\nversion = \"1\"\n")
+	testutil.WriteFile(t, filepath.Join(src, "reserved/buildpack.toml"), "[buildpack]\nid = \"app\"\nversion = \"1\"\n")
 
 	notPkg := writeCNB(t, filepath.Join(src, "plain.cnb"), empty.Image)
 	badLabel := withLabels(t, empty.Image, map[string]any{
@@ -221,7 +222,7 @@ func TestFetchBuildpacksErrors(t *testing.T) {
 		}
 		return nil, errors.New("no such image")
 	})
-	writeFile(t, filepath.Join(src, "junk.tgz"), "not an archive")
+	testutil.WriteFile(t, filepath.Join(src, "junk.tgz"), "not an archive")
 
 	tests := []struct {
 		name    string

@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
 )
 
 // fixtureBuildpack describes a buildpack written by writeBuildpack.
@@ -46,7 +48,7 @@ func writeBuildpack(t *testing.T, dir string, bp fixtureBuildpack) string {
 		desc += "[[targets]]\nos = \"linux\"\narch = \"amd64\"\n[[targets.distros]]\nname = \"debian\"\nversion = \"12\"\n"
 		desc += "[[stacks]]\nid = \"*\"\n"
 		for name, mode := range map[string]fs.FileMode{"bin/detect": 0o700, "bin/build": 0o644, "share/data.txt": 0o600} {
-			writeFile(t, filepath.Join(dir, name), "#!/bin/sh\necho "+bp.id+"\n")
+			testutil.WriteFile(t, filepath.Join(dir, name), "#!/bin/sh\necho "+bp.id+"\n")
 			if err := os.Chmod(filepath.Join(dir, name), mode); err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +57,7 @@ func writeBuildpack(t *testing.T, dir string, bp fixtureBuildpack) string {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, filepath.Join(dir, DescriptorFile), desc)
+	testutil.WriteFile(t, filepath.Join(dir, DescriptorFile), desc)
 	return dir
 }
 
@@ -78,7 +80,7 @@ func wantLaidOut(bp fixtureBuildpack) map[string]string {
 // buildpack.toml out of the comparison.
 func checkLaidOut(t *testing.T, dst string, bp fixtureBuildpack) {
 	t.Helper()
-	got := tree(t, filepath.Join(dst, EscapeID(bp.id), bp.version))
+	got := testutil.Tree(t, filepath.Join(dst, EscapeID(bp.id), bp.version))
 	if _, ok := got[DescriptorFile]; !ok {
 		t.Errorf("%s@%s: no buildpack.toml", bp.id, bp.version)
 	}

@@ -6,13 +6,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
 )
 
 func TestProjectGroup(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	dirA := writeBuildpack(t, filepath.Join(src, "a"), bpA)
-	dirB := writeBuildpack(t, filepath.Join(src, "b"), bpB)
+	dirA := writeProjectBuildpack(t, filepath.Join(src, "a"), "acme/a", "1.0.0")
+	dirB := writeProjectBuildpack(t, filepath.Join(src, "b"), "acme/b", "2.0.0")
 	dst := t.TempDir()
 	// The builder's buildpacks.
 	if _, err := FetchBuildpacks(ctx, []string{dirB}, dst); err != nil {
@@ -51,4 +53,12 @@ func TestProjectGroup(t *testing.T) {
 	if s := (ModuleRef{ID: "a/b"}).String() + " " + want[0].String(); s != "a/b acme/a@1.0.0" {
 		t.Errorf("String() = %q", s)
 	}
+}
+
+// writeProjectBuildpack writes a buildpack directory holding only its
+// buildpack.toml.
+func writeProjectBuildpack(t *testing.T, dir, id, version string) string {
+	t.Helper()
+	testutil.WriteFile(t, filepath.Join(dir, "buildpack.toml"), "api = \"0.10\"\n[buildpack]\nid = \""+id+"\"\nversion = \""+version+"\"\n")
+	return dir
 }

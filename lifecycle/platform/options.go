@@ -32,7 +32,7 @@ type options struct {
 
 func makeOptions(opts []Option) (*options, error) {
 	o := &options{
-		reader:   readImage,
+		reader:   ReadImage,
 		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		client:   http.DefaultClient,
 		platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
@@ -46,8 +46,9 @@ func makeOptions(opts []Option) (*options, error) {
 	return o, nil
 }
 
-// readImage is the default ImageReader: oci.Read without a store.
-func readImage(ctx context.Context, ref string) (v1.Image, error) {
+// ReadImage is the default ImageReader: oci.Read of the parsed reference,
+// without a store.
+func ReadImage(ctx context.Context, ref string) (v1.Image, error) {
 	r, err := oci.ParseReference(ref)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
 )
 
 func TestReadPackageConfig(t *testing.T) {
@@ -75,9 +77,9 @@ arch = "arm64"
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for _, d := range []string{"empty", "meta", "ext", "../hello-world"} {
-				writeFile(t, filepath.Join(dir, d, DescriptorFile), "")
+				testutil.WriteFile(t, filepath.Join(dir, d, DescriptorFile), "")
 			}
-			path := writeFile(t, filepath.Join(dir, "package.toml"), tt.toml)
+			path := testutil.WriteFile(t, filepath.Join(dir, "package.toml"), tt.toml)
 			c, err := ReadPackageConfig(path)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.errHas) {

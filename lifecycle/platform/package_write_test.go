@@ -262,17 +262,17 @@ func TestPackageBuildpackErrors(t *testing.T) {
 	a, b, meta := fixtureSet(t)
 	other := writeBuildpack(t, filepath.Join(dir, "other"), fixtureBuildpack{id: "acme/other", version: "1.0.0"})
 	jammy := filepath.Join(dir, "jammy")
-	writeFile(t, filepath.Join(jammy, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/jammy\"\nversion = \"1\"\n[[stacks]]\nid = \"jammy\"\n")
+	testutil.WriteFile(t, filepath.Join(jammy, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/jammy\"\nversion = \"1\"\n[[stacks]]\nid = \"jammy\"\n")
 	bionic := filepath.Join(dir, "bionic")
-	writeFile(t, filepath.Join(bionic, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/bionic\"\nversion = \"1\"\n[[stacks]]\nid = \"bionic\"\n")
+	testutil.WriteFile(t, filepath.Join(bionic, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/bionic\"\nversion = \"1\"\n[[stacks]]\nid = \"bionic\"\n")
 	pair := filepath.Join(dir, "pair")
-	writeFile(t, filepath.Join(pair, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/pair\"\nversion = \"1\"\n"+
+	testutil.WriteFile(t, filepath.Join(pair, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/pair\"\nversion = \"1\"\n"+
 		"[[order]]\n[[order.group]]\nid = \"acme/jammy\"\nversion = \"1\"\n[[order.group]]\nid = \"acme/bionic\"\nversion = \"1\"\n")
 	noVersion := filepath.Join(dir, "noversion")
-	writeFile(t, filepath.Join(noVersion, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/nv\"\nversion = \"1\"\n"+
+	testutil.WriteFile(t, filepath.Join(noVersion, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/nv\"\nversion = \"1\"\n"+
 		"[[order]]\n[[order.group]]\nid = \"acme/a\"\n")
 	badComposite := filepath.Join(dir, "badcomposite")
-	writeFile(t, filepath.Join(badComposite, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/bc\"\nversion = \"1\"\n"+
+	testutil.WriteFile(t, filepath.Join(badComposite, DescriptorFile), "api = \"0.10\"\n[buildpack]\nid = \"acme/bc\"\nversion = \"1\"\n"+
 		"[[order]]\n[[order.group]]\nid = \"acme/a\"\nversion = \"1.0.0\"\n[[stacks]]\nid = \"*\"\n")
 	notPackage := writeCNB(t, filepath.Join(dir, "plain.cnb"), withLabels(t, mustEmptyImage(t), map[string]any{"x": "y"}))
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
 )
 
 func TestReadProjectDescriptor(t *testing.T) {
@@ -160,8 +162,8 @@ exec-env = ["test"]
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "bp/buildpack.toml"), "")
-			path := writeFile(t, filepath.Join(dir, "project.toml"), tt.toml)
+			testutil.WriteFile(t, filepath.Join(dir, "bp/buildpack.toml"), "")
+			path := testutil.WriteFile(t, filepath.Join(dir, "project.toml"), tt.toml)
 			p, err := ReadProjectDescriptor(path)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
@@ -196,7 +198,7 @@ func TestLoadProject(t *testing.T) {
 	if _, err := LoadProject(dir, filepath.Join(dir, "other.toml")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing explicit descriptor: error %v, want fs.ErrNotExist", err)
 	}
-	writeFile(t, filepath.Join(dir, ProjectFile), "[_]\nschema-version = \"0.2\"\n[_.metadata]\nx = 1\n")
+	testutil.WriteFile(t, filepath.Join(dir, ProjectFile), "[_]\nschema-version = \"0.2\"\n[_.metadata]\nx = 1\n")
 	p, err = LoadProject(dir, "")
 	if err != nil {
 		t.Fatal(err)

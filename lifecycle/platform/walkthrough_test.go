@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
 )
 
 // TestWalkthroughBuilder follows the walkthrough: the empty buildpack
@@ -16,12 +18,12 @@ func TestWalkthroughBuilder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfgPath := writeFile(t, filepath.Join(dir, "builder.toml"), string(fixture))
+	cfgPath := testutil.WriteFile(t, filepath.Join(dir, "builder.toml"), string(fixture))
 
 	bpDir := filepath.Join(t.TempDir(), "empty")
-	writeFile(t, filepath.Join(bpDir, "bin/detect"), "#!/usr/bin/env bash\n\nset -e\n\necho \"---> Detecting Empty Buildpack\"\n")
-	writeFile(t, filepath.Join(bpDir, "bin/build"), "#!/usr/bin/env bash\n\nset -e\n\necho \"---> Building Empty Buildpack\"\necho \"---> Done\"\n")
-	writeFile(t, filepath.Join(bpDir, DescriptorFile), `# Buildpack API version
+	testutil.WriteFile(t, filepath.Join(bpDir, "bin/detect"), "#!/usr/bin/env bash\n\nset -e\n\necho \"---> Detecting Empty Buildpack\"\n")
+	testutil.WriteFile(t, filepath.Join(bpDir, "bin/build"), "#!/usr/bin/env bash\n\nset -e\n\necho \"---> Building Empty Buildpack\"\necho \"---> Done\"\n")
+	testutil.WriteFile(t, filepath.Join(bpDir, DescriptorFile), `# Buildpack API version
 api = "0.2"
 
 [buildpack]
