@@ -14,7 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/lifecycle/dist"
 	"github.com/kilnbuild/kiln/lifecycle/platform"
+	"github.com/kilnbuild/kiln/lifecycle/project"
 	"github.com/kilnbuild/kiln/oci"
 	"github.com/kilnbuild/kiln/sandbox"
 )
@@ -182,12 +184,12 @@ func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci
 			return req, err
 		}
 	}
-	req.Project, err = platform.LoadProject(f.path, f.descriptor)
+	req.Project, err = project.LoadProject(f.path, f.descriptor)
 	return req, err
 }
 
 // projectWarnings are what reading project.toml had to say.
-func projectWarnings(p *platform.Project) []string {
+func projectWarnings(p *project.Project) []string {
 	if p == nil {
 		return nil
 	}
@@ -197,7 +199,7 @@ func projectWarnings(p *platform.Project) []string {
 // buildImageReader reads the build's images through the store, except a
 // previous image in a registry, which is read as it is there now without
 // fetching layers the build may only reuse by digest.
-func buildImageReader(g *globalFlags, previous string, opts []oci.Option, stderr io.Writer) platform.ImageReader {
+func buildImageReader(g *globalFlags, previous string, opts []oci.Option, stderr io.Writer) dist.ImageReader {
 	remoteOpts := []oci.Option{oci.WithInsecureRegistries(g.insecure...), oci.WithLogger(g.logger(stderr))}
 	return func(ctx context.Context, ref string) (v1.Image, error) {
 		r, err := oci.ParseReference(ref)
@@ -261,7 +263,7 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 // otherwise a builder image reference (oci:, docker-archive: or a registry).
 func resolveBuilder(ctx context.Context, req *platform.BuildRequest, builder string, opts []oci.Option) error {
 	if fi, err := os.Stat(builder); err == nil && !fi.IsDir() {
-		cfg, err := platform.ReadBuilderConfig(builder)
+		cfg, err := dist.ReadBuilderConfig(builder)
 		req.Builder = cfg
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/kilnbuild/kiln/lifecycle/platform"
+	"github.com/kilnbuild/kiln/lifecycle/dist"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -57,7 +57,7 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 	if err != nil {
 		return err
 	}
-	cfg, err := platform.ReadBuilderConfig(config)
+	cfg, err := dist.ReadBuilderConfig(config)
 	if err != nil {
 		return err
 	}
@@ -89,8 +89,8 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 	if err != nil {
 		return fmt.Errorf("reading build image %s: %w", buildRef, err)
 	}
-	img, err := platform.CreateBuilder(ctx, cfg, build, w.options(
-		platform.WithLauncher(launcherBinary), platform.WithCreator("kiln", version))...)
+	img, err := dist.CreateBuilder(ctx, cfg, build, w.options(
+		dist.WithLauncher(launcherBinary), dist.WithCreator("kiln", version))...)
 	if err != nil {
 		return err
 	}

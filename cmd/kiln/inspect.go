@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/lifecycle/appimage"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -45,7 +45,7 @@ downloaded. --json prints the same as one JSON object with stable field names.`,
 			if err != nil {
 				return err
 			}
-			info, err := lifecycle.Inspect(img)
+			info, err := appimage.Inspect(img)
 			if err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ downloaded. --json prints the same as one JSON object with stable field names.`,
 }
 
 // printImageInfo prints info in the shape of pack's inspect.
-func printImageInfo(w io.Writer, info *lifecycle.ImageInfo) error {
+func printImageInfo(w io.Writer, info *appimage.ImageInfo) error {
 	p := &infoPrinter{w: w}
 	p.f("Inspecting image: %s\n", info.Image)
 	p.f("Digest: %s\n", info.Digest)
@@ -125,7 +125,7 @@ func (p *infoPrinter) table(indent, header string, rows [][]string) {
 	p.err = tw.Flush()
 }
 
-func (p *infoPrinter) modules(title string, mods []lifecycle.ModuleInfo) {
+func (p *infoPrinter) modules(title string, mods []appimage.ModuleInfo) {
 	p.f("\n%s:\n", title)
 	if len(mods) == 0 {
 		p.f("  (none)\n")
@@ -138,7 +138,7 @@ func (p *infoPrinter) modules(title string, mods []lifecycle.ModuleInfo) {
 	p.table("  ", "ID\tVERSION\tHOMEPAGE", rows)
 }
 
-func (p *infoPrinter) processes(procs []lifecycle.ProcessInfo) {
+func (p *infoPrinter) processes(procs []appimage.ProcessInfo) {
 	p.f("\nProcesses:\n")
 	if len(procs) == 0 {
 		p.f("  (none)\n")
@@ -155,7 +155,7 @@ func (p *infoPrinter) processes(procs []lifecycle.ProcessInfo) {
 	p.table("  ", "TYPE\tCOMMAND\tARGS\tWORK DIR", rows)
 }
 
-func (p *infoPrinter) layers(title string, layers []lifecycle.LayerInfo) {
+func (p *infoPrinter) layers(title string, layers []appimage.LayerInfo) {
 	p.f("  %s\n", title)
 	if len(layers) == 0 {
 		return
@@ -171,7 +171,7 @@ func (p *infoPrinter) layers(title string, layers []lifecycle.LayerInfo) {
 	p.table("    ", "DIFF ID\tSIZE\tLAYER", rows)
 }
 
-func inspectPlatform(info *lifecycle.ImageInfo) string {
+func inspectPlatform(info *appimage.ImageInfo) string {
 	s := info.OS + "/" + info.Architecture
 	if info.Variant != "" {
 		s += "/" + info.Variant

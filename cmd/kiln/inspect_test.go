@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/lifecycle/appimage"
 )
 
 func TestInspect(t *testing.T) {
@@ -45,11 +45,11 @@ func TestInspect(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("kiln inspect --json: exit %d\n%s", code, errOut)
 	}
-	var got lifecycle.ImageInfo
+	var got appimage.ImageInfo
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("parsing --json output: %v\n%s", err, out)
 	}
-	want, err := lifecycle.Inspect(e.appImg)
+	want, err := appimage.Inspect(e.appImg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/lifecycle/appimage"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -86,7 +86,7 @@ func runRebase(cmd *cobra.Command, g *globalFlags, appArg string, f *rebaseFlags
 	if appRef.Kind == oci.KindRegistry {
 		registry = appRef.Name.Context().RegistryStr()
 	}
-	r := &lifecycle.Rebaser{
+	r := &appimage.Rebaser{
 		App:      app,
 		RunImage: f.runImage,
 		Registry: registry,
@@ -118,7 +118,7 @@ func runRebase(cmd *cobra.Command, g *globalFlags, appArg string, f *rebaseFlags
 	}
 	digest, err := oci.Write(ctx, outRef, img, opts...)
 	if err != nil {
-		return &lifecycle.RebaseError{Err: fmt.Errorf("writing %s: %w", outRef, err)}
+		return &appimage.RebaseError{Err: fmt.Errorf("writing %s: %w", outRef, err)}
 	}
 	fmt.Fprintf(out, "*** Images (%s):\n      %s\n", imageID(digest), outRef)
 	fmt.Fprintf(out, "Rebased %s\n", outRef)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kilnbuild/kiln/internal/testutil"
 	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/lifecycle/appimage"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -277,7 +278,7 @@ func TestRebaseChecks(t *testing.T) {
 	}
 	writeImage(t, "oci:stack:run2", e.newRun)
 	writeImage(t, "oci:stack:arch", withRunLayer(t, e.oldRun, "arch", func(c *v1.ConfigFile) { c.Architecture = otherArch }))
-	notRebasable, err := oci.Mutate(e.appImg, oci.Mutation{Labels: map[string]string{lifecycle.LabelRebasable: "false"}})
+	notRebasable, err := oci.Mutate(e.appImg, oci.Mutation{Labels: map[string]string{appimage.LabelRebasable: "false"}})
 	if err != nil {
 		t.Fatal(err)
 	}

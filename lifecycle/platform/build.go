@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/project"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -35,7 +37,7 @@ type BuildRequest struct {
 	AppDir string
 	// Builder is the builder.toml; nil when BuilderImage or Buildpacks plus
 	// BuildImage and RunImage describe the build.
-	Builder *BuilderConfig
+	Builder *dist.BuilderConfig
 	// BuilderImage is a builder image (made by kiln or by pack): buildpacks,
 	// order, run image and the build image itself come from it.
 	BuilderImage v1.Image
@@ -45,7 +47,7 @@ type BuildRequest struct {
 	// locators of any form FetchBuildpacks accepts.
 	Buildpacks []string
 	// Project is the project descriptor, or nil.
-	Project *Project
+	Project *project.Project
 	// Env are the platform's environment variables ("K=V"), written to
 	// <platform>/env for buildpacks to read (--env, --env-file, project.toml).
 	Env []string

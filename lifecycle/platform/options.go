@@ -1,43 +1,24 @@
 package platform
 
 import (
-	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net/http"
-	"runtime"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
+	"github.com/kilnbuild/kiln/lifecycle/dist"
 	"github.com/kilnbuild/kiln/oci"
 )
 
-// ImageReader reads the image a reference names. FetchBuildpacks uses one
-// for image locators (docker://REF or a bare reference); the CLI's reads
-// through its store with its pull policy and credentials.
-type ImageReader func(ctx context.Context, ref string) (v1.Image, error)
+// BuildOption configures Build.
+type BuildOption func(*buildOptions) error
 
-// Option configures FetchBuildpacks, FetchModules and ExtractBuildpacks.
-type Option func(*options) error
-
-type options struct {
-	reader   ImageReader
+type buildOptions struct {
+	reader   dist.ImageReader
 	logger   *slog.Logger
-	baseDir  string
-	client   *http.Client
-	platform v1.Platform
-	kind     moduleKind
+	progress func(oci.Progress)
 }
 
-func makeOptions(opts []Option) (*options, error) {
-	o := &options{
-		reader:   ReadImage,
-		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		client:   http.DefaultClient,
-		platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
-		kind:     buildpackKind,
-	}
+func makeBuildOptions(opts []BuildOption) (*buildOptions, error) {
+	o := &buildOptions{reader: dist.ReadImage, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -46,20 +27,11 @@ func makeOptions(opts []Option) (*options, error) {
 	return o, nil
 }
 
-// ReadImage is the default ImageReader: oci.Read of the parsed reference,
-// without a store.
-func ReadImage(ctx context.Context, ref string) (v1.Image, error) {
-	r, err := oci.ParseReference(ref)
-	if err != nil {
-		return nil, err
-	}
-	return oci.Read(ctx, r)
-}
-
-// WithImageReader sets how image locators are read. The default is oci.Read
-// of oci.ParseReference(ref), without a store.
-func WithImageReader(r ImageReader) Option {
-	return func(o *options) error {
+// WithBuildImageReader sets how the build reads the images it names: the
+// builder's build and run images, buildpackage images, the previous image.
+// The default is oci.Read of oci.ParseReference(ref), without a store.
+func WithBuildImageReader(r dist.ImageReader) BuildOption {
+	return func(o *buildOptions) error {
 		if r == nil {
 			return errors.New("nil image reader")
 		}
@@ -68,9 +40,9 @@ func WithImageReader(r ImageReader) Option {
 	}
 }
 
-// WithLogger sets the logger for debug messages (default: discard).
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) error {
+// WithBuildLogger sets the logger for debug messages (default: discard).
+func WithBuildLogger(l *slog.Logger) BuildOption {
+	return func(o *buildOptions) error {
 		if l == nil {
 			return errors.New("nil logger")
 		}
@@ -79,43 +51,11 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithBaseDir resolves relative path locators against dir instead of the
-// working directory (see ParseLocator).
-func WithBaseDir(dir string) Option {
-	return func(o *options) error {
-		o.baseDir = dir
-		return nil
-	}
-}
-
-// WithHTTPClient sets the client for http(s) locators (default
-// http.DefaultClient).
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) error {
-		if c == nil {
-			return errors.New("nil http client")
-		}
-		o.client = c
-		return nil
-	}
-}
-
-// WithPlatform picks the image of a .cnb file that holds an index of
-// several (default linux/runtime.GOARCH).
-func WithPlatform(p v1.Platform) Option {
-	return func(o *options) error {
-		o.platform = p
-		return nil
-	}
-}
-
-// AsExtensions fetches image extensions instead of buildpacks: extension.toml
-// descriptors, laid out as /cnb/extensions is in a builder, from extension
-// packages (io.buildpacks.extension.metadata and
-// io.buildpacks.extension.layers labels).
-func AsExtensions() Option {
-	return func(o *options) error {
-		o.kind = extensionKind
+// WithBuildProgress receives oci.PhaseUnpack events while Build unpacks the
+// build image's root filesystem into the store (nothing when it is cached).
+func WithBuildProgress(f func(oci.Progress)) BuildOption {
+	return func(o *buildOptions) error {
+		o.progress = f
 		return nil
 	}
 }

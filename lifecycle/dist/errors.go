@@ -1,0 +1,31 @@
+package dist
+
+import "errors"
+
+var (
+	// ErrUnknownKeys reports keys in builder.toml that pack does not know;
+	// pack refuses such a file, and so do we.
+	ErrUnknownKeys = errors.New("unknown keys")
+	// ErrInvalidConfig reports a builder.toml or project.toml whose values
+	// contradict each other or the schema.
+	ErrInvalidConfig = errors.New("invalid configuration")
+	// ErrNotBuildpackage reports an image or .cnb file without the
+	// io.buildpacks.buildpackage.metadata label.
+	ErrNotBuildpackage = errors.New("not a buildpackage")
+	// ErrNoDescriptor reports a buildpack source without buildpack.toml.
+	ErrNoDescriptor = errors.New("no buildpack.toml")
+	// ErrInvalidDescriptor reports a buildpack.toml without id or version,
+	// or with an id that cannot name a directory.
+	ErrInvalidDescriptor = errors.New("invalid buildpack descriptor")
+	// ErrUnsupportedLocator reports a buildpack locator kiln cannot fetch
+	// (a buildpack registry URN, or a builder reference where no builder is
+	// at hand).
+	ErrUnsupportedLocator = errors.New("unsupported buildpack locator")
+	// ErrNoBuildpack reports an id[@version] locator (urn:cnb:builder:…,
+	// from=builder:…) naming a buildpack that is not laid out.
+	ErrNoBuildpack = errors.New("no such buildpack")
+	// ErrUnsafePath reports an archive entry or link that would escape the
+	// directory it is extracted into, or a buildpackage layer entry outside
+	// /cnb/buildpacks.
+	ErrUnsafePath = errors.New("unsafe path")
+)

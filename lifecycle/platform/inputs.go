@@ -1,0 +1,168 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/kilnbuild/kiln/lifecycle"
+	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/project"
+)
+
+// ErrNoBuilder is returned when a build has neither a builder nor a build
+// image and run image to work with.
+var ErrNoBuilder = errors.New("no builder: give a builder.toml or builder image, or a build image, a run image and buildpacks")
+
+// buildInputs are the builder's answers, whichever form it came in: the
+// stack images, the buildpacks laid out, and the order to detect.
+type buildInputs struct {
+	buildImage string
+	runImages  []dist.RunImage
+	stackID    string
+	buildpacks *dist.Buildpacks
+	order      lifecycle.Order
+	buildEnv   map[string]string // builder.toml [[build.env]] → /cnb/build-config/env
+}
+
+// resolveInputs reads the builder (file or image), fetches its buildpacks and
+// those the request names, and decides the order.
+func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
+	in := &buildInputs{}
+	fetchOpts := []dist.Option{dist.WithImageReader(b.o.reader), dist.WithLogger(b.o.logger)}
+	var builderOrder dist.Order
+	switch {
+	case b.req.BuilderImage != nil:
+		bi, err := dist.ReadBuilderImage(ctx, b.req.BuilderImage)
+		if err != nil {
+			return nil, err
+		}
+		// The builder's buildpacks come from its own layers: nothing is
+		// downloaded again.
+		descs, err := dist.ExtractBuildpacks(ctx, b.req.BuilderImage, b.dirs.buildpacks, fetchOpts...)
+		if err != nil {
+			return nil, err
+		}
+		in.buildpacks = &dist.Buildpacks{Dir: b.dirs.buildpacks, All: descs}
+		builderOrder, in.runImages, in.stackID = bi.Order, bi.RunImages, bi.StackID
+	case b.req.Builder != nil:
+		c := b.req.Builder
+		bps, err := dist.FetchModules(ctx, c.Buildpacks, b.dirs.buildpacks, fetchOpts...)
+		if err != nil {
+			return nil, err
+		}
+		env, err := c.BuildEnvFiles()
+		if err != nil {
+			return nil, err
+		}
+		in.buildpacks, builderOrder, in.buildEnv = bps, c.Order, env
+		in.buildImage, in.runImages, in.stackID = c.BuildImage(), c.RunImages(), c.StackID()
+	}
+	if b.req.BuildImage != "" {
+		in.buildImage = b.req.BuildImage
+	}
+	if b.req.RunImage != "" {
+		in.runImages = []dist.RunImage{{Image: b.req.RunImage}}
+	}
+	if (in.buildImage == "" && b.req.BuilderImage == nil) || len(in.runImages) == 0 {
+		return nil, ErrNoBuilder
+	}
+	order, err := b.order(ctx, in, builderOrder, fetchOpts)
+	if err != nil {
+		return nil, err
+	}
+	in.order = order
+	return in, nil
+}
+
+// order is the order to detect: the --buildpack group, else project.toml's
+// group, else the builder's order wrapped in project.toml's pre and post
+// groups.
+func (b *building) order(ctx context.Context, in *buildInputs, builderOrder dist.Order, fetchOpts []dist.Option) (lifecycle.Order, error) {
+	group := func(locators []string) (dist.Order, error) {
+		bps, err := dist.FetchBuildpacks(ctx, locators, b.dirs.buildpacks, fetchOpts...)
+		if err != nil {
+			return nil, err
+		}
+		in.buildpacks = bps
+		return dist.Order{{Group: bps.Group()}}, nil
+	}
+	p := b.req.Project
+	switch {
+	case len(b.req.Buildpacks) > 0:
+		o, err := group(b.req.Buildpacks)
+		if err != nil {
+			return nil, err
+		}
+		return toLifecycleOrder(o), nil
+	case p != nil && len(p.Group) > 0:
+		locs, err := project.ProjectLocators(p.Group, b.dirs.buildpacks, in.stackID)
+		if err != nil {
+			return nil, err
+		}
+		o, err := group(locs)
+		if err != nil {
+			return nil, err
+		}
+		return toLifecycleOrder(o), nil
+	}
+	if in.buildpacks == nil || len(builderOrder) == 0 {
+		return nil, fmt.Errorf("%w (the builder has no order)", ErrNoBuilder)
+	}
+	resolved, err := in.buildpacks.ResolveOrder(builderOrder)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil && (len(p.Pre) > 0 || len(p.Post) > 0) {
+		if resolved, err = b.wrap(ctx, in, resolved, p, fetchOpts); err != nil {
+			return nil, err
+		}
+	}
+	return toLifecycleOrder(resolved), nil
+}
+
+// wrap adds project.toml's pre and post buildpacks around every group.
+func (b *building) wrap(ctx context.Context, in *buildInputs, o dist.Order, p *project.Project, fetchOpts []dist.Option) (dist.Order, error) {
+	fetch := func(refs []project.ProjectBuildpack) ([]dist.ModuleRef, error) {
+		if len(refs) == 0 {
+			return nil, nil
+		}
+		locs, err := project.ProjectLocators(refs, b.dirs.buildpacks, in.stackID)
+		if err != nil {
+			return nil, err
+		}
+		bps, err := dist.FetchBuildpacks(ctx, locs, b.dirs.buildpacks, fetchOpts...)
+		if err != nil {
+			return nil, err
+		}
+		return bps.Group(), nil
+	}
+	pre, err := fetch(p.Pre)
+	if err != nil {
+		return nil, err
+	}
+	post, err := fetch(p.Post)
+	if err != nil {
+		return nil, err
+	}
+	out := make(dist.Order, 0, len(o))
+	for _, g := range o {
+		group := append(append(append([]dist.ModuleRef{}, pre...), g.Group...), post...)
+		out = append(out, dist.OrderEntry{Group: group})
+	}
+	return out, nil
+}
+
+// toLifecycleOrder converts a resolved order (every version known) to the
+// phases' type.
+func toLifecycleOrder(o dist.Order) lifecycle.Order {
+	out := make(lifecycle.Order, 0, len(o))
+	for _, g := range o {
+		var lg lifecycle.OrderGroup
+		for _, r := range g.Group {
+			lg.Group = append(lg.Group, lifecycle.GroupEntry{ID: r.ID, Version: r.Version, Optional: r.Optional})
+		}
+		out = append(out, lg)
+	}
+	return out
+}

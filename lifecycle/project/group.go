@@ -1,0 +1,41 @@
+package project
+
+import (
+	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"path/filepath"
+	"strconv"
+)
+
+// Locator is where a project.toml group entry's buildpack comes from: its
+// URI, or for an id (and version) a builder reference
+// (urn:cnb:builder:ID[@VERSION]) that FetchBuildpacks resolves against the
+// buildpacks already laid out. An inline buildpack has none; see
+// ProjectLocators.
+func (b ProjectBuildpack) Locator() string {
+	switch {
+	case b.URI != "":
+		return b.URI
+	case b.Inline():
+		return ""
+	}
+	return dist.BuilderLocator(b.ID, b.Version)
+}
+
+// ProjectLocators turns project.toml group entries into locators for
+// FetchBuildpacks, writing each inline buildpack into its own directory
+// under dir (see WriteInlineBuildpack; stackID is the builder's).
+func ProjectLocators(refs []ProjectBuildpack, dir, stackID string) ([]string, error) {
+	locators := make([]string, len(refs))
+	for i, r := range refs {
+		if !r.Inline() {
+			locators[i] = r.Locator()
+			continue
+		}
+		bpDir := filepath.Join(dir, "inline-"+strconv.Itoa(i))
+		if err := WriteInlineBuildpack(bpDir, r, stackID); err != nil {
+			return nil, err
+		}
+		locators[i] = bpDir
+	}
+	return locators, nil
+}
