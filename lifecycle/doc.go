@@ -1,6 +1,11 @@
-// Package lifecycle implements the Cloud Native Buildpacks phases (detect,
-// analyze, restore, build, export) in pure Go. Processes run through a Runner
-// that the caller supplies; this package never imports the sandbox.
+// Package lifecycle implements the Cloud Native Buildpacks phases (analyze,
+// detect, restore, build, export) and the buildpack contract they share
+// (buildpack.toml, orders, groups and plans, layers and their TOML,
+// launch.toml, the build environment, the labels of app and cache images) in
+// pure Go. Processes run through a Runner that the caller supplies; this
+// package never imports the sandbox. Running the phases for one build is
+// package platform's job; reading and rebasing finished images is package
+// appimage's.
 //
 // # Phases
 //
@@ -14,6 +19,11 @@
 //     share of the Plan, reads the layers, launch.toml, build.toml,
 //     store.toml and SBOM files it left, and writes
 //     <layers>/config/metadata.toml. Its BuildResult is the exporter's input.
+//   - Analyzer reads the previous image's and the cache's metadata; Restorer
+//     gives buildpacks their layer metadata, store.toml and cached layers
+//     back (a Cache keeps cache=true layers in a layout or a registry).
+//   - Exporter appends the build to the run image and returns the app image
+//     unwritten; layers that did not change are reused, not re-tarred.
 //
 // Buildpack API 0.2 to 0.12 are supported, each with its own rules (layer
 // flags, env file suffixes, process commands, plan versions); the

@@ -133,9 +133,9 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	}
 	sb := &buildSandbox{network: network, stateDir: state, logger: g.logger(stderr)}
 	res, err := platform.Build(ctx, req, sb,
-		platform.WithBuildImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
-		platform.WithBuildLogger(g.logger(stderr)),
-		platform.WithBuildProgress(newProgressPrinter(stderr).report))
+		platform.WithImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
+		platform.WithLogger(g.logger(stderr)),
+		platform.WithProgress(newProgressPrinter(stderr).report))
 	if err != nil {
 		return err
 	}
@@ -184,12 +184,12 @@ func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci
 			return req, err
 		}
 	}
-	req.Project, err = project.LoadProject(f.path, f.descriptor)
+	req.Project, err = project.Load(f.path, f.descriptor)
 	return req, err
 }
 
 // projectWarnings are what reading project.toml had to say.
-func projectWarnings(p *project.Project) []string {
+func projectWarnings(p *project.Descriptor) []string {
 	if p == nil {
 		return nil
 	}

@@ -1,16 +1,21 @@
-// Package platform reads what a buildpacks platform is given — builder.toml,
-// project.toml, buildpacks in their distribution forms — and lays the
-// buildpacks out for the phases.
+// Package dist is the buildpack distribution formats: what buildpacks,
+// buildpackages, builders and lifecycle archives are, and how they are read
+// and written the way pack reads and writes them (CNB contract §5).
 //
-// It plays the part of pack's configuration readers and buildpack downloader:
-// ReadBuilderConfig and ReadProjectDescriptor parse the two configuration
-// files (rejecting what pack rejects), CopyApp copies an application into a
-// workspace applying project.toml's include/exclude patterns, and
-// FetchBuildpacks turns buildpack locators (directories, archives, .cnb files,
-// buildpackage images) into a directory laid out as /cnb/buildpacks is in a
-// builder: <dir>/<escaped-id>/<version>/.
+// Buildpacks in all their forms — a directory, a .tgz or .tar, a .cnb file,
+// a buildpackage image, a buildpack already on a builder — are named by
+// locators (ParseLocator) and laid out by FetchBuildpacks, FetchModules and
+// ExtractBuildpacks into a directory shaped like a builder's
+// /cnb/buildpacks: <dir>/<escaped-id>/<version>/. ReadDescriptor reads
+// buildpack.toml (ReadExtensionDescriptor extension.toml).
 //
-// The package defines its own configuration types rather than sharing the
-// phases' descriptor types in package lifecycle, the way pack's builder
-// configuration has types of its own.
+// The configuration files of the distribution tools are read here too, with
+// pack's strictness (unknown keys are errors): ReadPackageConfig
+// (package.toml) and ReadBuilderConfig (builder.toml). PackageBuildpack
+// writes a buildpackage image, WriteCNB a .cnb file, CreateBuilder a builder
+// image, and ReadBuilderImage reads a builder made by kiln or by pack.
+//
+// The package has its own descriptor and configuration types rather than
+// sharing the phases' types in package lifecycle, as pack's builder
+// configuration has types of its own; it knows nothing of how a build runs.
 package dist

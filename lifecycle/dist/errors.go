@@ -6,7 +6,7 @@ var (
 	// ErrUnknownKeys reports keys in builder.toml that pack does not know;
 	// pack refuses such a file, and so do we.
 	ErrUnknownKeys = errors.New("unknown keys")
-	// ErrInvalidConfig reports a builder.toml or project.toml whose values
+	// ErrInvalidConfig reports a builder.toml or package.toml whose values
 	// contradict each other or the schema.
 	ErrInvalidConfig = errors.New("invalid configuration")
 	// ErrNotBuildpackage reports an image or .cnb file without the
@@ -28,4 +28,18 @@ var (
 	// directory it is extracted into, or a buildpackage layer entry outside
 	// /cnb/buildpacks.
 	ErrUnsafePath = errors.New("unsafe path")
+	// ErrNotBuilder reports an image without the io.buildpacks.builder.metadata
+	// label, or whose builder labels cannot be parsed.
+	ErrNotBuilder = errors.New("not a builder image")
+	// ErrInvalidBuildImage reports a build image a builder cannot be made
+	// from (or a builder lacking what its build image must give): no
+	// CNB_USER_ID or CNB_GROUP_ID, a stack id other than builder.toml's.
+	ErrInvalidBuildImage = errors.New("invalid build image")
+	// ErrIncompatible reports buildpacks that do not fit together or with
+	// the build image: no common stack, a stack, target or Buildpack API the
+	// build image or lifecycle does not support, a composite with targets.
+	ErrIncompatible = errors.New("incompatible buildpacks")
+	// ErrInvalidLifecycle reports a [lifecycle] uri that is not a lifecycle
+	// archive (lifecycle.toml and lifecycle/<binaries>).
+	ErrInvalidLifecycle = errors.New("invalid lifecycle archive")
 )

@@ -47,7 +47,7 @@ type BuildRequest struct {
 	// locators of any form FetchBuildpacks accepts.
 	Buildpacks []string
 	// Project is the project descriptor, or nil.
-	Project *project.Project
+	Project *project.Descriptor
 	// Env are the platform's environment variables ("K=V"), written to
 	// <platform>/env for buildpacks to read (--env, --env-file, project.toml).
 	Env []string
@@ -111,8 +111,8 @@ type PhaseTiming struct {
 
 // Build runs detect, build and export for req, with buildpacks in containers
 // started by sb, and returns the app image for the caller to write.
-func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...BuildOption) (*BuildOutput, error) {
-	o, err := makeBuildOptions(opts)
+func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...Option) (*BuildOutput, error) {
+	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...BuildOptio
 // building is the state of one Build.
 type building struct {
 	req    BuildRequest
-	o      *buildOptions
+	o      *options
 	out    io.Writer
 	result *BuildOutput
 

@@ -96,7 +96,7 @@ func (b *building) order(ctx context.Context, in *buildInputs, builderOrder dist
 		}
 		return toLifecycleOrder(o), nil
 	case p != nil && len(p.Group) > 0:
-		locs, err := project.ProjectLocators(p.Group, b.dirs.buildpacks, in.stackID)
+		locs, err := project.Locators(p.Group, b.dirs.buildpacks, in.stackID)
 		if err != nil {
 			return nil, err
 		}
@@ -122,12 +122,12 @@ func (b *building) order(ctx context.Context, in *buildInputs, builderOrder dist
 }
 
 // wrap adds project.toml's pre and post buildpacks around every group.
-func (b *building) wrap(ctx context.Context, in *buildInputs, o dist.Order, p *project.Project, fetchOpts []dist.Option) (dist.Order, error) {
-	fetch := func(refs []project.ProjectBuildpack) ([]dist.ModuleRef, error) {
+func (b *building) wrap(ctx context.Context, in *buildInputs, o dist.Order, p *project.Descriptor, fetchOpts []dist.Option) (dist.Order, error) {
+	fetch := func(refs []project.Buildpack) ([]dist.ModuleRef, error) {
 		if len(refs) == 0 {
 			return nil, nil
 		}
-		locs, err := project.ProjectLocators(refs, b.dirs.buildpacks, in.stackID)
+		locs, err := project.Locators(refs, b.dirs.buildpacks, in.stackID)
 		if err != nil {
 			return nil, err
 		}

@@ -8,17 +8,17 @@ import (
 	"github.com/kilnbuild/kiln/oci"
 )
 
-// BuildOption configures Build.
-type BuildOption func(*buildOptions) error
+// Option configures Build.
+type Option func(*options) error
 
-type buildOptions struct {
+type options struct {
 	reader   dist.ImageReader
 	logger   *slog.Logger
 	progress func(oci.Progress)
 }
 
-func makeBuildOptions(opts []BuildOption) (*buildOptions, error) {
-	o := &buildOptions{reader: dist.ReadImage, logger: slog.New(slog.DiscardHandler)}
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{reader: dist.ReadImage, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -27,11 +27,11 @@ func makeBuildOptions(opts []BuildOption) (*buildOptions, error) {
 	return o, nil
 }
 
-// WithBuildImageReader sets how the build reads the images it names: the
+// WithImageReader sets how the build reads the images it names: the
 // builder's build and run images, buildpackage images, the previous image.
 // The default is oci.Read of oci.ParseReference(ref), without a store.
-func WithBuildImageReader(r dist.ImageReader) BuildOption {
-	return func(o *buildOptions) error {
+func WithImageReader(r dist.ImageReader) Option {
+	return func(o *options) error {
 		if r == nil {
 			return errors.New("nil image reader")
 		}
@@ -40,9 +40,9 @@ func WithBuildImageReader(r dist.ImageReader) BuildOption {
 	}
 }
 
-// WithBuildLogger sets the logger for debug messages (default: discard).
-func WithBuildLogger(l *slog.Logger) BuildOption {
-	return func(o *buildOptions) error {
+// WithLogger sets the logger for debug messages (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
 		if l == nil {
 			return errors.New("nil logger")
 		}
@@ -51,10 +51,10 @@ func WithBuildLogger(l *slog.Logger) BuildOption {
 	}
 }
 
-// WithBuildProgress receives oci.PhaseUnpack events while Build unpacks the
+// WithProgress receives oci.PhaseUnpack events while Build unpacks the
 // build image's root filesystem into the store (nothing when it is cached).
-func WithBuildProgress(f func(oci.Progress)) BuildOption {
-	return func(o *buildOptions) error {
+func WithProgress(f func(oci.Progress)) Option {
+	return func(o *options) error {
 		o.progress = f
 		return nil
 	}

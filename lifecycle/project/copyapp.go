@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/kilnbuild/kiln/internal/treecopy"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
 )
 
 // CopyApp copies the application in src into dst (created if missing),
@@ -22,7 +21,7 @@ import (
 // inside src it is not copied into itself.
 func CopyApp(ctx context.Context, src, dst string, include, exclude []string) error {
 	if len(include) > 0 && len(exclude) > 0 {
-		return fmt.Errorf("copying app %s: %w: both include and exclude are set", src, dist.ErrInvalidConfig)
+		return fmt.Errorf("copying app %s: %w: both include and exclude are set", src, ErrInvalidConfig)
 	}
 	lines, incl := exclude, false
 	if len(include) > 0 {
@@ -45,7 +44,7 @@ func CopyApp(ctx context.Context, src, dst string, include, exclude []string) er
 		return treecopy.Take
 	})
 	if errors.Is(err, treecopy.ErrDestinationIsSource) {
-		return fmt.Errorf("copying app %s: %w: %w", src, dist.ErrInvalidConfig, err)
+		return fmt.Errorf("copying app %s: %w: %w", src, ErrInvalidConfig, err)
 	}
 	if err != nil {
 		return fmt.Errorf("copying app %s to %s: %w", src, dst, err)

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
 )
 
 // appFixture writes a small app with nested dirs, modes and links.
@@ -105,12 +104,12 @@ func TestCopyAppDetails(t *testing.T) {
 	})
 	t.Run("dst is src", func(t *testing.T) {
 		src := t.TempDir()
-		if err := CopyApp(ctx, src, src, nil, nil); !errors.Is(err, dist.ErrInvalidConfig) {
+		if err := CopyApp(ctx, src, src, nil, nil); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("error %v, want ErrInvalidConfig", err)
 		}
 	})
 	t.Run("include and exclude", func(t *testing.T) {
-		if err := CopyApp(ctx, t.TempDir(), t.TempDir(), []string{"a"}, []string{"b"}); !errors.Is(err, dist.ErrInvalidConfig) {
+		if err := CopyApp(ctx, t.TempDir(), t.TempDir(), []string{"a"}, []string{"b"}); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("error %v, want ErrInvalidConfig", err)
 		}
 	})

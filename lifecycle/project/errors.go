@@ -3,6 +3,9 @@ package project
 import "errors"
 
 var (
+	// ErrInvalidConfig reports a project.toml whose values contradict each
+	// other or the schema, or an app copy asked to do the impossible.
+	ErrInvalidConfig = errors.New("invalid configuration")
 	// ErrUnsupportedSchema reports a project.toml schema-version this package
 	// does not read.
 	ErrUnsupportedSchema = errors.New("unsupported project descriptor schema")

@@ -33,7 +33,7 @@ func ExampleCopyApp() {
 	write("app/docs/README.md", "docs\n", 0o644)
 	write("app/project.toml", "[_]\nschema-version = \"0.2\"\n[io.buildpacks]\nexclude = [\"docs/\"]\n", 0o644)
 
-	proj, err := project.LoadProject(filepath.Join(work, "app"), "")
+	proj, err := project.Load(filepath.Join(work, "app"), "")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,17 +1,18 @@
 package project
 
 import (
-	"github.com/kilnbuild/kiln/lifecycle/dist"
 	"path/filepath"
 	"strconv"
+
+	"github.com/kilnbuild/kiln/lifecycle/dist"
 )
 
 // Locator is where a project.toml group entry's buildpack comes from: its
 // URI, or for an id (and version) a builder reference
-// (urn:cnb:builder:ID[@VERSION]) that FetchBuildpacks resolves against the
+// (urn:cnb:builder:ID[@VERSION]) that dist.FetchBuildpacks resolves against the
 // buildpacks already laid out. An inline buildpack has none; see
-// ProjectLocators.
-func (b ProjectBuildpack) Locator() string {
+// Locators.
+func (b Buildpack) Locator() string {
 	switch {
 	case b.URI != "":
 		return b.URI
@@ -21,10 +22,10 @@ func (b ProjectBuildpack) Locator() string {
 	return dist.BuilderLocator(b.ID, b.Version)
 }
 
-// ProjectLocators turns project.toml group entries into locators for
-// FetchBuildpacks, writing each inline buildpack into its own directory
+// Locators turns project.toml group entries into locators for
+// dist.FetchBuildpacks, writing each inline buildpack into its own directory
 // under dir (see WriteInlineBuildpack; stackID is the builder's).
-func ProjectLocators(refs []ProjectBuildpack, dir, stackID string) ([]string, error) {
+func Locators(refs []Buildpack, dir, stackID string) ([]string, error) {
 	locators := make([]string, len(refs))
 	for i, r := range refs {
 		if !r.Inline() {

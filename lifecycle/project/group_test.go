@@ -21,13 +21,13 @@ func TestProjectGroup(t *testing.T) {
 	if _, err := dist.FetchBuildpacks(ctx, []string{dirB}, dst); err != nil {
 		t.Fatal(err)
 	}
-	refs := []ProjectBuildpack{
+	refs := []Buildpack{
 		{URI: dirA},
 		{ID: "acme/b", Version: "2.0.0"},
 		{ID: "acme/inline", Script: &InlineScript{API: "0.10", Inline: "echo hi"}},
 		{ID: "acme/b"},
 	}
-	locators, err := ProjectLocators(refs, t.TempDir(), "io.buildpacks.stacks.jammy")
+	locators, err := Locators(refs, t.TempDir(), "io.buildpacks.stacks.jammy")
 	if err != nil {
 		t.Fatal(err)
 	}

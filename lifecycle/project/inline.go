@@ -7,21 +7,22 @@ import (
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+
 	"github.com/kilnbuild/kiln/lifecycle/dist"
 )
 
 // Inline reports whether the group entry is an inline buildpack.
-func (b ProjectBuildpack) Inline() bool { return b.Script != nil && b.Script.Inline != "" }
+func (b Buildpack) Inline() bool { return b.Script != nil && b.Script.Inline != "" }
 
 // WriteInlineBuildpack writes the buildpack project.toml's inline script
 // stands for into dir (created if missing), as pack generates it:
 // buildpack.toml with the entry's id, its version or 0.0.0, the script's API
 // and stackID as its only stack (none when stackID is empty); bin/build is
 // "#!<shell>" followed by the script; bin/detect always passes. The result
-// can be given to FetchBuildpacks like any buildpack directory.
-func WriteInlineBuildpack(dir string, b ProjectBuildpack, stackID string) error {
+// can be given to dist.FetchBuildpacks like any buildpack directory.
+func WriteInlineBuildpack(dir string, b Buildpack, stackID string) error {
 	if !b.Inline() {
-		return fmt.Errorf("writing inline buildpack %s: %w: no inline script", b.ID, dist.ErrInvalidConfig)
+		return fmt.Errorf("writing inline buildpack %s: %w: no inline script", b.ID, ErrInvalidConfig)
 	}
 	version := b.Version
 	if version == "" {

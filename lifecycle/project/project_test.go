@@ -19,7 +19,7 @@ func TestReadProjectDescriptor(t *testing.T) {
 	tests := []struct {
 		name    string
 		toml    string
-		want    func(dir string) *Project
+		want    func(dir string) *Descriptor
 		wantErr error
 	}{{
 		name: "schema 0.1 without version",
@@ -49,19 +49,19 @@ team = "x"
 [custom]
 ignored = true
 `,
-		want: func(dir string) *Project {
-			return &Project{
+		want: func(dir string) *Descriptor {
+			return &Descriptor{
 				SchemaVersion: "0.1",
-				Metadata: ProjectMetadata{ID: "io.example.app", Name: "App", Version: "1.0.0",
+				Metadata: Metadata{ID: "io.example.app", Name: "App", Version: "1.0.0",
 					SourceURL: "https://example.com/app", Licenses: []dist.License{{Type: "MIT"}},
 					Metadata: map[string]any{"team": "x"}},
 				Builder: "registry.example/builder",
 				Exclude: []string{"README.md", "docs/"},
-				Group: []ProjectBuildpack{
+				Group: []Buildpack{
 					{URI: filepath.Join(dir, "bp")},
 					{ID: "acme/inline", Script: &InlineScript{API: "0.10", Inline: "echo hi"}},
 				},
-				Env:      []ProjectEnv{{Name: "JAVA_OPTS", Value: "-Xmx1g"}},
+				Env:      []Env{{Name: "JAVA_OPTS", Value: "-Xmx1g"}},
 				Warnings: []string{"no schema version declared in project.toml, defaulting to schema version 0.1"},
 			}
 		},
@@ -94,27 +94,27 @@ value = "y"
 [io.buildpacks.unknown]
 k = 1
 `,
-		want: func(dir string) *Project {
-			return &Project{
+		want: func(dir string) *Descriptor {
+			return &Descriptor{
 				SchemaVersion: "0.2",
-				Metadata: ProjectMetadata{ID: "io.example.app", Name: "App", Authors: []string{"a", "b"},
+				Metadata: Metadata{ID: "io.example.app", Name: "App", Authors: []string{"a", "b"},
 					DocumentationURL: "https://example.com/docs",
 					Licenses:         []dist.License{{URI: "https://example.com/license"}},
 					Metadata:         map[string]any{"anything": int64(1)}},
 				Builder:  "b",
 				Include:  []string{"cmd/", "*.go"},
-				Group:    []ProjectBuildpack{{ID: "acme/java", Version: "1.0"}},
-				Pre:      []ProjectBuildpack{{ID: "acme/pre"}},
-				Post:     []ProjectBuildpack{{URI: "docker://registry.example/post:1"}},
-				Env:      []ProjectEnv{{Name: "BP_X", Value: "y"}},
+				Group:    []Buildpack{{ID: "acme/java", Version: "1.0"}},
+				Pre:      []Buildpack{{ID: "acme/pre"}},
+				Post:     []Buildpack{{URI: "docker://registry.example/post:1"}},
+				Env:      []Env{{Name: "BP_X", Value: "y"}},
 				Warnings: []string{`key "io.buildpacks.unknown.k" is not supported in schema version 0.2 and is ignored`},
 			}
 		},
 	}, {
 		name: "schema 0.2 old env spelling",
 		toml: "[_]\nschema-version = \"0.2\"\n[[io.buildpacks.env.build]]\nname = \"A\"\nvalue = \"b\"\n",
-		want: func(dir string) *Project {
-			return &Project{SchemaVersion: "0.2", Env: []ProjectEnv{{Name: "A", Value: "b"}},
+		want: func(dir string) *Descriptor {
+			return &Descriptor{SchemaVersion: "0.2", Env: []Env{{Name: "A", Value: "b"}},
 				Warnings: []string{"io.buildpacks.env.build is deprecated, use io.buildpacks.build.env"}}
 		},
 	}, {
@@ -130,31 +130,31 @@ name = "A"
 value = "b"
 exec-env = ["test"]
 `,
-		want: func(dir string) *Project {
-			return &Project{SchemaVersion: "0.3",
-				Group: []ProjectBuildpack{{ID: "acme/java", ExecEnv: []string{"production"}}},
-				Env:   []ProjectEnv{{Name: "A", Value: "b", ExecEnv: []string{"test"}}}}
+		want: func(dir string) *Descriptor {
+			return &Descriptor{SchemaVersion: "0.3",
+				Group: []Buildpack{{ID: "acme/java", ExecEnv: []string{"production"}}},
+				Env:   []Env{{Name: "A", Value: "b", ExecEnv: []string{"test"}}}}
 		},
 	}, {
 		name:    "include and exclude",
 		toml:    "[_]\nschema-version = \"0.2\"\n[io.buildpacks]\ninclude = [\"a\"]\nexclude = [\"b\"]\n",
-		wantErr: dist.ErrInvalidConfig,
+		wantErr: ErrInvalidConfig,
 	}, {
 		name:    "uri with version",
 		toml:    "[_]\nschema-version = \"0.2\"\n[[io.buildpacks.group]]\nuri = \"a\"\nversion = \"1\"\n",
-		wantErr: dist.ErrInvalidConfig,
+		wantErr: ErrInvalidConfig,
 	}, {
 		name:    "no id nor uri",
 		toml:    "[[build.buildpacks]]\nversion = \"1\"\n",
-		wantErr: dist.ErrInvalidConfig,
+		wantErr: ErrInvalidConfig,
 	}, {
 		name:    "inline without api",
 		toml:    "[[build.buildpacks]]\nid = \"x\"\n[build.buildpacks.script]\ninline = \"true\"\n",
-		wantErr: dist.ErrInvalidConfig,
+		wantErr: ErrInvalidConfig,
 	}, {
 		name:    "license without type or uri",
 		toml:    "[[project.licenses]]\n",
-		wantErr: dist.ErrInvalidConfig,
+		wantErr: ErrInvalidConfig,
 	}, {
 		name:    "unknown schema",
 		toml:    "[_]\nschema-version = \"9.9\"\n",
@@ -165,7 +165,7 @@ exec-env = ["test"]
 			dir := t.TempDir()
 			testutil.WriteFile(t, filepath.Join(dir, "bp/buildpack.toml"), "")
 			path := testutil.WriteFile(t, filepath.Join(dir, "project.toml"), tt.toml)
-			p, err := ReadProjectDescriptor(path)
+			p, err := Read(path)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("error %v, want %v", err, tt.wantErr)
@@ -189,29 +189,29 @@ exec-env = ["test"]
 
 func TestLoadProject(t *testing.T) {
 	dir := t.TempDir()
-	p, err := LoadProject(dir, "")
+	p, err := Load(dir, "")
 	if err != nil {
 		t.Fatalf("missing default descriptor: %v", err)
 	}
-	if diff := cmp.Diff(&Project{}, p); diff != "" {
+	if diff := cmp.Diff(&Descriptor{}, p); diff != "" {
 		t.Errorf("project (-want +got):\n%s", diff)
 	}
-	if _, err := LoadProject(dir, filepath.Join(dir, "other.toml")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := Load(dir, filepath.Join(dir, "other.toml")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing explicit descriptor: error %v, want fs.ErrNotExist", err)
 	}
-	testutil.WriteFile(t, filepath.Join(dir, ProjectFile), "[_]\nschema-version = \"0.2\"\n[_.metadata]\nx = 1\n")
-	p, err = LoadProject(dir, "")
+	testutil.WriteFile(t, filepath.Join(dir, DescriptorFile), "[_]\nschema-version = \"0.2\"\n[_.metadata]\nx = 1\n")
+	p, err = Load(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.SchemaVersion != "0.2" || p.Path != filepath.Join(dir, ProjectFile) {
-		t.Errorf("LoadProject = %+v", p)
+	if p.SchemaVersion != "0.2" || p.Path != filepath.Join(dir, DescriptorFile) {
+		t.Errorf("Load = %+v", p)
 	}
 }
 
 func TestWriteInlineBuildpack(t *testing.T) {
 	dir := t.TempDir()
-	b := ProjectBuildpack{ID: "acme/inline", Script: &InlineScript{API: "0.10", Inline: "echo hi\nexit 0", Shell: "/bin/bash"}}
+	b := Buildpack{ID: "acme/inline", Script: &InlineScript{API: "0.10", Inline: "echo hi\nexit 0", Shell: "/bin/bash"}}
 	if err := WriteInlineBuildpack(dir, b, "io.buildpacks.stacks.jammy"); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestWriteInlineBuildpack(t *testing.T) {
 	if got := bps.Fetched[0].Main.FullName(); got != "acme/inline@0.0.0" {
 		t.Errorf("fetched %s", got)
 	}
-	if err := WriteInlineBuildpack(t.TempDir(), ProjectBuildpack{ID: "x"}, ""); !errors.Is(err, dist.ErrInvalidConfig) {
+	if err := WriteInlineBuildpack(t.TempDir(), Buildpack{ID: "x"}, ""); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("no script: error %v", err)
 	}
 }

@@ -1,0 +1,14 @@
+package appimage
+
+import (
+	"testing"
+
+	"github.com/kilnbuild/kiln/internal/depcheck"
+)
+
+// Finished images are read through the phases' label types only.
+func TestDepcheck(t *testing.T) {
+	depcheck.AssertNoDependency(t, "lifecycle/appimage", "./sandbox", "./stackgen", "./cmd",
+		"github.com/spf13/cobra", "github.com/opencontainers/runc",
+		"./lifecycle/dist", "./lifecycle/project", "./lifecycle/platform")
+}
