@@ -12,5 +12,5 @@ import (
 func TestDepcheck(t *testing.T) {
 	depcheck.AssertNoDependency(t, "lifecycle", "./sandbox", "./stackgen", "./cmd",
 		"github.com/spf13/cobra", "github.com/opencontainers/runc",
-		"./lifecycle/dist", "./lifecycle/project", "./lifecycle/platform", "./lifecycle/appimage")
+		"./lifecycle/distribution", "./lifecycle/project", "./lifecycle/platform", "./lifecycle/appimage")
 }

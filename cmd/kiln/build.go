@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kilnbuild/kiln/lifecycle"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 	"github.com/kilnbuild/kiln/lifecycle/platform"
 	"github.com/kilnbuild/kiln/lifecycle/project"
 	"github.com/kilnbuild/kiln/oci"
@@ -199,7 +199,7 @@ func projectWarnings(p *project.Descriptor) []string {
 // buildImageReader reads the build's images through the store, except a
 // previous image in a registry, which is read as it is there now without
 // fetching layers the build may only reuse by digest.
-func buildImageReader(g *globalFlags, previous string, opts []oci.Option, stderr io.Writer) dist.ImageReader {
+func buildImageReader(g *globalFlags, previous string, opts []oci.Option, stderr io.Writer) distribution.ImageReader {
 	remoteOpts := []oci.Option{oci.WithInsecureRegistries(g.insecure...), oci.WithLogger(g.logger(stderr))}
 	return func(ctx context.Context, ref string) (v1.Image, error) {
 		r, err := oci.ParseReference(ref)
@@ -263,7 +263,7 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 // otherwise a builder image reference (oci:, docker-archive: or a registry).
 func resolveBuilder(ctx context.Context, req *platform.BuildRequest, builder string, opts []oci.Option) error {
 	if fi, err := os.Stat(builder); err == nil && !fi.IsDir() {
-		cfg, err := dist.ReadBuilderConfig(builder)
+		cfg, err := distribution.ReadBuilderConfig(builder)
 		req.Builder = cfg
 		return err
 	}

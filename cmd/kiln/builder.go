@@ -6,7 +6,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -57,7 +57,7 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 	if err != nil {
 		return err
 	}
-	cfg, err := dist.ReadBuilderConfig(config)
+	cfg, err := distribution.ReadBuilderConfig(config)
 	if err != nil {
 		return err
 	}
@@ -89,8 +89,8 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 	if err != nil {
 		return fmt.Errorf("reading build image %s: %w", buildRef, err)
 	}
-	img, err := dist.CreateBuilder(ctx, cfg, build, w.options(
-		dist.WithLauncher(launcherBinary), dist.WithCreator("kiln", version))...)
+	img, err := distribution.CreateBuilder(ctx, cfg, build, w.options(
+		distribution.WithLauncher(launcherBinary), distribution.WithCreator("kiln", version))...)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -73,7 +73,7 @@ func runBuildpackPackage(cmd *cobra.Command, g *globalFlags, out, config, format
 			return err
 		}
 	}
-	cfg, err := dist.ReadPackageConfig(config)
+	cfg, err := distribution.ReadPackageConfig(config)
 	if err != nil {
 		return err
 	}
@@ -82,13 +82,13 @@ func runBuildpackPackage(cmd *cobra.Command, g *globalFlags, out, config, format
 		return err
 	}
 	defer w.close()
-	img, err := dist.PackageBuildpack(ctx, cfg, w.options()...)
+	img, err := distribution.PackageBuildpack(ctx, cfg, w.options()...)
 	if err != nil {
 		return err
 	}
 	var h v1.Hash
 	if format == "file" {
-		if err := dist.WriteCNB(ctx, img, out); err != nil {
+		if err := distribution.WriteCNB(ctx, img, out); err != nil {
 			return err
 		}
 		if h, err = img.Digest(); err != nil {
@@ -109,7 +109,7 @@ type distWriter struct {
 	oci   []oci.Option
 	work  string
 	log   io.Writer
-	extra []dist.WriteOption
+	extra []distribution.WriteOption
 }
 
 func newDistWriter(g *globalFlags, stderr io.Writer) (*distWriter, error) {
@@ -131,14 +131,14 @@ func newDistWriter(g *globalFlags, stderr io.Writer) (*distWriter, error) {
 	}
 	w := &distWriter{g: g, oci: opts, work: work, log: stderr}
 	if !created.IsZero() {
-		w.extra = append(w.extra, dist.WithCreated(created))
+		w.extra = append(w.extra, distribution.WithCreated(created))
 	}
 	return w, nil
 }
 
 // options are the library options: buildpack images read through the
 // store, layers written in the work directory.
-func (w *distWriter) options(extra ...dist.WriteOption) []dist.WriteOption {
+func (w *distWriter) options(extra ...distribution.WriteOption) []distribution.WriteOption {
 	reader := func(ctx context.Context, ref string) (v1.Image, error) {
 		r, err := oci.ParseReference(ref)
 		if err != nil {
@@ -146,9 +146,9 @@ func (w *distWriter) options(extra ...dist.WriteOption) []dist.WriteOption {
 		}
 		return oci.Read(ctx, r, w.oci...)
 	}
-	opts := []dist.WriteOption{
-		dist.WithTempDir(w.work),
-		dist.WithFetchOptions(dist.WithImageReader(reader), dist.WithLogger(w.g.logger(w.log))),
+	opts := []distribution.WriteOption{
+		distribution.WithTempDir(w.work),
+		distribution.WithFetchOptions(distribution.WithImageReader(reader), distribution.WithLogger(w.g.logger(w.log))),
 	}
 	return append(append(opts, w.extra...), extra...)
 }

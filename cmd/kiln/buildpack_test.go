@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -74,7 +74,7 @@ run-image = "oci:stack:run"
 	if h, _ := img.Digest(); h.String() != strings.TrimSpace(out) {
 		t.Errorf("printed %q, wrote %s", out, h)
 	}
-	b, err := dist.ReadBuilderImage(ctx, img)
+	b, err := distribution.ReadBuilderImage(ctx, img)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,5 +10,5 @@ import (
 func TestDepcheck(t *testing.T) {
 	depcheck.AssertNoDependency(t, "lifecycle/appimage", "./sandbox", "./stackgen", "./cmd",
 		"github.com/spf13/cobra", "github.com/opencontainers/runc",
-		"./lifecycle/dist", "./lifecycle/project", "./lifecycle/platform")
+		"./lifecycle/distribution", "./lifecycle/project", "./lifecycle/platform")
 }

@@ -14,7 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kilnbuild/kiln/lifecycle"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 	"github.com/kilnbuild/kiln/lifecycle/project"
 	"github.com/kilnbuild/kiln/oci"
 )
@@ -37,7 +37,7 @@ type BuildRequest struct {
 	AppDir string
 	// Builder is the builder.toml; nil when BuilderImage or Buildpacks plus
 	// BuildImage and RunImage describe the build.
-	Builder *dist.BuilderConfig
+	Builder *distribution.BuilderConfig
 	// BuilderImage is a builder image (made by kiln or by pack): buildpacks,
 	// order, run image and the build image itself come from it.
 	BuilderImage v1.Image

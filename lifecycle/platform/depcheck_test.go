@@ -6,7 +6,7 @@ import (
 	"github.com/kilnbuild/kiln/internal/depcheck"
 )
 
-// One build drives the phases, dist and project; the sandbox comes in only
+// One build drives the phases, distribution and project; the sandbox comes in only
 // through the Sandbox interface the CLI implements.
 func TestDepcheck(t *testing.T) {
 	depcheck.AssertNoDependency(t, "lifecycle/platform", "./sandbox", "./stackgen", "./cmd",

@@ -1,6 +1,6 @@
 // Package platform runs one build, as a platform such as pack does: Build
 // resolves a BuildRequest into its inputs (the builder's buildpacks laid out
-// through package dist, its order or the request's group, the stack images,
+// through package distribution, its order or the request's group, the stack images,
 // the app copied through package project), runs the phases of package
 // lifecycle in order — analyze, detect, restore, build, export — with
 // buildpack processes in a container started through the Sandbox interface,

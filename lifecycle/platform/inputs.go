@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kilnbuild/kiln/lifecycle"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 	"github.com/kilnbuild/kiln/lifecycle/project"
 )
 
@@ -18,9 +18,9 @@ var ErrNoBuilder = errors.New("no builder: give a builder.toml or builder image,
 // stack images, the buildpacks laid out, and the order to detect.
 type buildInputs struct {
 	buildImage string
-	runImages  []dist.RunImage
+	runImages  []distribution.RunImage
 	stackID    string
-	buildpacks *dist.Buildpacks
+	buildpacks *distribution.Buildpacks
 	order      lifecycle.Order
 	buildEnv   map[string]string // builder.toml [[build.env]] → /cnb/build-config/env
 }
@@ -29,25 +29,25 @@ type buildInputs struct {
 // those the request names, and decides the order.
 func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
 	in := &buildInputs{}
-	fetchOpts := []dist.Option{dist.WithImageReader(b.o.reader), dist.WithLogger(b.o.logger)}
-	var builderOrder dist.Order
+	fetchOpts := []distribution.Option{distribution.WithImageReader(b.o.reader), distribution.WithLogger(b.o.logger)}
+	var builderOrder distribution.Order
 	switch {
 	case b.req.BuilderImage != nil:
-		bi, err := dist.ReadBuilderImage(ctx, b.req.BuilderImage)
+		bi, err := distribution.ReadBuilderImage(ctx, b.req.BuilderImage)
 		if err != nil {
 			return nil, err
 		}
 		// The builder's buildpacks come from its own layers: nothing is
 		// downloaded again.
-		descs, err := dist.ExtractBuildpacks(ctx, b.req.BuilderImage, b.dirs.buildpacks, fetchOpts...)
+		descs, err := distribution.ExtractBuildpacks(ctx, b.req.BuilderImage, b.dirs.buildpacks, fetchOpts...)
 		if err != nil {
 			return nil, err
 		}
-		in.buildpacks = &dist.Buildpacks{Dir: b.dirs.buildpacks, All: descs}
+		in.buildpacks = &distribution.Buildpacks{Dir: b.dirs.buildpacks, All: descs}
 		builderOrder, in.runImages, in.stackID = bi.Order, bi.RunImages, bi.StackID
 	case b.req.Builder != nil:
 		c := b.req.Builder
-		bps, err := dist.FetchModules(ctx, c.Buildpacks, b.dirs.buildpacks, fetchOpts...)
+		bps, err := distribution.FetchModules(ctx, c.Buildpacks, b.dirs.buildpacks, fetchOpts...)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
 		in.buildImage = b.req.BuildImage
 	}
 	if b.req.RunImage != "" {
-		in.runImages = []dist.RunImage{{Image: b.req.RunImage}}
+		in.runImages = []distribution.RunImage{{Image: b.req.RunImage}}
 	}
 	if (in.buildImage == "" && b.req.BuilderImage == nil) || len(in.runImages) == 0 {
 		return nil, ErrNoBuilder
@@ -78,14 +78,14 @@ func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
 // order is the order to detect: the --buildpack group, else project.toml's
 // group, else the builder's order wrapped in project.toml's pre and post
 // groups.
-func (b *building) order(ctx context.Context, in *buildInputs, builderOrder dist.Order, fetchOpts []dist.Option) (lifecycle.Order, error) {
-	group := func(locators []string) (dist.Order, error) {
-		bps, err := dist.FetchBuildpacks(ctx, locators, b.dirs.buildpacks, fetchOpts...)
+func (b *building) order(ctx context.Context, in *buildInputs, builderOrder distribution.Order, fetchOpts []distribution.Option) (lifecycle.Order, error) {
+	group := func(locators []string) (distribution.Order, error) {
+		bps, err := distribution.FetchBuildpacks(ctx, locators, b.dirs.buildpacks, fetchOpts...)
 		if err != nil {
 			return nil, err
 		}
 		in.buildpacks = bps
-		return dist.Order{{Group: bps.Group()}}, nil
+		return distribution.Order{{Group: bps.Group()}}, nil
 	}
 	p := b.req.Project
 	switch {
@@ -122,8 +122,8 @@ func (b *building) order(ctx context.Context, in *buildInputs, builderOrder dist
 }
 
 // wrap adds project.toml's pre and post buildpacks around every group.
-func (b *building) wrap(ctx context.Context, in *buildInputs, o dist.Order, p *project.Descriptor, fetchOpts []dist.Option) (dist.Order, error) {
-	fetch := func(refs []project.Buildpack) ([]dist.ModuleRef, error) {
+func (b *building) wrap(ctx context.Context, in *buildInputs, o distribution.Order, p *project.Descriptor, fetchOpts []distribution.Option) (distribution.Order, error) {
+	fetch := func(refs []project.Buildpack) ([]distribution.ModuleRef, error) {
 		if len(refs) == 0 {
 			return nil, nil
 		}
@@ -131,7 +131,7 @@ func (b *building) wrap(ctx context.Context, in *buildInputs, o dist.Order, p *p
 		if err != nil {
 			return nil, err
 		}
-		bps, err := dist.FetchBuildpacks(ctx, locs, b.dirs.buildpacks, fetchOpts...)
+		bps, err := distribution.FetchBuildpacks(ctx, locs, b.dirs.buildpacks, fetchOpts...)
 		if err != nil {
 			return nil, err
 		}
@@ -145,17 +145,17 @@ func (b *building) wrap(ctx context.Context, in *buildInputs, o dist.Order, p *p
 	if err != nil {
 		return nil, err
 	}
-	out := make(dist.Order, 0, len(o))
+	out := make(distribution.Order, 0, len(o))
 	for _, g := range o {
-		group := append(append(append([]dist.ModuleRef{}, pre...), g.Group...), post...)
-		out = append(out, dist.OrderEntry{Group: group})
+		group := append(append(append([]distribution.ModuleRef{}, pre...), g.Group...), post...)
+		out = append(out, distribution.OrderEntry{Group: group})
 	}
 	return out, nil
 }
 
 // toLifecycleOrder converts a resolved order (every version known) to the
 // phases' type.
-func toLifecycleOrder(o dist.Order) lifecycle.Order {
+func toLifecycleOrder(o distribution.Order) lifecycle.Order {
 	out := make(lifecycle.Order, 0, len(o))
 	for _, g := range o {
 		var lg lifecycle.OrderGroup

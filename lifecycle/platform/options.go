@@ -4,7 +4,7 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -12,13 +12,13 @@ import (
 type Option func(*options) error
 
 type options struct {
-	reader   dist.ImageReader
+	reader   distribution.ImageReader
 	logger   *slog.Logger
 	progress func(oci.Progress)
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{reader: dist.ReadImage, logger: slog.New(slog.DiscardHandler)}
+	o := &options{reader: distribution.ReadImage, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -30,7 +30,7 @@ func makeOptions(opts []Option) (*options, error) {
 // WithImageReader sets how the build reads the images it names: the
 // builder's build and run images, buildpackage images, the previous image.
 // The default is oci.Read of oci.ParseReference(ref), without a store.
-func WithImageReader(r dist.ImageReader) Option {
+func WithImageReader(r distribution.ImageReader) Option {
 	return func(o *options) error {
 		if r == nil {
 			return errors.New("nil image reader")

@@ -6,7 +6,7 @@ import (
 	"github.com/kilnbuild/kiln/internal/depcheck"
 )
 
-// The project side knows buildpack locators (dist), nothing of the phases
+// The project side knows buildpack locators (distribution), nothing of the phases
 // or the orchestration.
 func TestDepcheck(t *testing.T) {
 	depcheck.AssertNoDependency(t, "lifecycle/project", "./sandbox", "./stackgen", "./cmd",

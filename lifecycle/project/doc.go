@@ -5,6 +5,6 @@
 //
 // Load finds and reads an app's project.toml, Read reads one file; CopyApp
 // copies an app applying the patterns; Locators turns the descriptor's
-// group entries into buildpack locators for package dist, writing inline
+// group entries into buildpack locators for package distribution, writing inline
 // buildpacks out as buildpack directories (WriteInlineBuildpack).
 package project

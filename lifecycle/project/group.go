@@ -4,12 +4,12 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 )
 
 // Locator is where a project.toml group entry's buildpack comes from: its
 // URI, or for an id (and version) a builder reference
-// (urn:cnb:builder:ID[@VERSION]) that dist.FetchBuildpacks resolves against the
+// (urn:cnb:builder:ID[@VERSION]) that distribution.FetchBuildpacks resolves against the
 // buildpacks already laid out. An inline buildpack has none; see
 // Locators.
 func (b Buildpack) Locator() string {
@@ -19,11 +19,11 @@ func (b Buildpack) Locator() string {
 	case b.Inline():
 		return ""
 	}
-	return dist.BuilderLocator(b.ID, b.Version)
+	return distribution.BuilderLocator(b.ID, b.Version)
 }
 
 // Locators turns project.toml group entries into locators for
-// dist.FetchBuildpacks, writing each inline buildpack into its own directory
+// distribution.FetchBuildpacks, writing each inline buildpack into its own directory
 // under dir (see WriteInlineBuildpack; stackID is the builder's).
 func Locators(refs []Buildpack, dir, stackID string) ([]string, error) {
 	locators := make([]string, len(refs))

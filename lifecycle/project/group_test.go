@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 )
 
 func TestProjectGroup(t *testing.T) {
@@ -18,7 +18,7 @@ func TestProjectGroup(t *testing.T) {
 	dirB := writeProjectBuildpack(t, filepath.Join(src, "b"), "acme/b", "2.0.0")
 	dst := t.TempDir()
 	// The builder's buildpacks.
-	if _, err := dist.FetchBuildpacks(ctx, []string{dirB}, dst); err != nil {
+	if _, err := distribution.FetchBuildpacks(ctx, []string{dirB}, dst); err != nil {
 		t.Fatal(err)
 	}
 	refs := []Buildpack{
@@ -34,24 +34,24 @@ func TestProjectGroup(t *testing.T) {
 	if locators[1] != "urn:cnb:builder:acme/b@2.0.0" || locators[3] != "urn:cnb:builder:acme/b" {
 		t.Errorf("locators = %q", locators)
 	}
-	bps, err := dist.FetchBuildpacks(ctx, locators, dst)
+	bps, err := distribution.FetchBuildpacks(ctx, locators, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []dist.ModuleRef{{ID: "acme/a", Version: "1.0.0"}, {ID: "acme/b", Version: "2.0.0"},
+	want := []distribution.ModuleRef{{ID: "acme/a", Version: "1.0.0"}, {ID: "acme/b", Version: "2.0.0"},
 		{ID: "acme/inline", Version: "0.0.0"}, {ID: "acme/b", Version: "2.0.0"}}
 	if diff := cmp.Diff(want, bps.Group()); diff != "" {
 		t.Errorf("group (-want +got):\n%s", diff)
 	}
 	inline, _ := bps.Lookup("acme/inline", "")
-	if diff := cmp.Diff([]dist.Stack{{ID: "io.buildpacks.stacks.jammy"}}, inline.Stacks); diff != "" {
+	if diff := cmp.Diff([]distribution.Stack{{ID: "io.buildpacks.stacks.jammy"}}, inline.Stacks); diff != "" {
 		t.Errorf("inline stacks (-want +got):\n%s", diff)
 	}
 	info := inline.LayerInfo("sha256:00")
 	if info.API != "0.10" || info.LayerDiffID != "sha256:00" || len(info.Stacks) != 1 {
 		t.Errorf("LayerInfo = %+v", info)
 	}
-	if s := (dist.ModuleRef{ID: "a/b"}).String() + " " + want[0].String(); s != "a/b acme/a@1.0.0" {
+	if s := (distribution.ModuleRef{ID: "a/b"}).String() + " " + want[0].String(); s != "a/b acme/a@1.0.0" {
 		t.Errorf("String() = %q", s)
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 )
 
 // Inline reports whether the group entry is an inline buildpack.
@@ -19,16 +19,16 @@ func (b Buildpack) Inline() bool { return b.Script != nil && b.Script.Inline != 
 // buildpack.toml with the entry's id, its version or 0.0.0, the script's API
 // and stackID as its only stack (none when stackID is empty); bin/build is
 // "#!<shell>" followed by the script; bin/detect always passes. The result
-// can be given to dist.FetchBuildpacks like any buildpack directory.
+// can be given to distribution.FetchBuildpacks like any buildpack directory.
 func WriteInlineBuildpack(dir string, b Buildpack, stackID string) error {
 	if !b.Inline() {
 		return fmt.Errorf("writing inline buildpack %s: %w: no inline script", b.ID, ErrInvalidConfig)
 	}
 	version := b.Version
 	if version == "" {
-		version = dist.DefaultVersion
+		version = distribution.DefaultVersion
 	}
-	if err := dist.CheckIDVersion(b.ID, version); err != nil {
+	if err := distribution.CheckIDVersion(b.ID, version); err != nil {
 		return fmt.Errorf("writing inline buildpack %s: %w", b.ID, err)
 	}
 	shell := b.Script.Shell
@@ -41,11 +41,11 @@ func WriteInlineBuildpack(dir string, b Buildpack, stackID string) error {
 			ID      string `toml:"id"`
 			Version string `toml:"version"`
 		} `toml:"buildpack"`
-		Stacks []dist.Stack `toml:"stacks,omitempty"`
+		Stacks []distribution.Stack `toml:"stacks,omitempty"`
 	}{API: b.Script.API}
 	desc.Buildpack.ID, desc.Buildpack.Version = b.ID, version
 	if stackID != "" {
-		desc.Stacks = []dist.Stack{{ID: stackID}}
+		desc.Stacks = []distribution.Stack{{ID: stackID}}
 	}
 	var buf bytes.Buffer
 	if err := toml.NewEncoder(&buf).Encode(desc); err != nil {
@@ -55,7 +55,7 @@ func WriteInlineBuildpack(dir string, b Buildpack, stackID string) error {
 		name, content string
 		mode          os.FileMode
 	}{
-		{dist.DescriptorFile, buf.String(), 0o644},
+		{distribution.DescriptorFile, buf.String(), 0o644},
 		{"bin/build", "#!" + shell + "\n\n" + b.Script.Inline + "\n", 0o755},
 		{"bin/detect", "#!" + shell + "\n\nexit 0\n", 0o755},
 	}

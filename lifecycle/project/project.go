@@ -11,7 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/kilnbuild/kiln/internal/tomlkeys"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 )
 
 // DescriptorFile is the project descriptor's default name in the app directory.
@@ -43,14 +43,14 @@ type Descriptor struct {
 
 // Metadata is [project] (0.1) or [_] (0.2, 0.3).
 type Metadata struct {
-	ID               string         `toml:"id"`
-	Name             string         `toml:"name"`
-	Version          string         `toml:"version"`
-	Authors          []string       `toml:"authors"`
-	DocumentationURL string         `toml:"documentation-url"`
-	SourceURL        string         `toml:"source-url"`
-	Licenses         []dist.License `toml:"licenses"`
-	Metadata         map[string]any `toml:"metadata"` // free-form
+	ID               string                 `toml:"id"`
+	Name             string                 `toml:"name"`
+	Version          string                 `toml:"version"`
+	Authors          []string               `toml:"authors"`
+	DocumentationURL string                 `toml:"documentation-url"`
+	SourceURL        string                 `toml:"source-url"`
+	Licenses         []distribution.License `toml:"licenses"`
+	Metadata         map[string]any         `toml:"metadata"` // free-form
 }
 
 // Buildpack is a group entry: id (and version), a locator (URI), or
@@ -172,7 +172,7 @@ func Read(path string) (*Descriptor, error) {
 	base := filepath.Dir(path)
 	for _, g := range [][]Buildpack{p.Group, p.Pre, p.Post} {
 		for i := range g {
-			g[i].URI = dist.ResolveLocator(g[i].URI, base)
+			g[i].URI = distribution.ResolveLocator(g[i].URI, base)
 		}
 	}
 	return p, nil

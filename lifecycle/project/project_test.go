@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
-	"github.com/kilnbuild/kiln/lifecycle/dist"
+	"github.com/kilnbuild/kiln/lifecycle/distribution"
 )
 
 func TestReadProjectDescriptor(t *testing.T) {
@@ -53,7 +53,7 @@ ignored = true
 			return &Descriptor{
 				SchemaVersion: "0.1",
 				Metadata: Metadata{ID: "io.example.app", Name: "App", Version: "1.0.0",
-					SourceURL: "https://example.com/app", Licenses: []dist.License{{Type: "MIT"}},
+					SourceURL: "https://example.com/app", Licenses: []distribution.License{{Type: "MIT"}},
 					Metadata: map[string]any{"team": "x"}},
 				Builder: "registry.example/builder",
 				Exclude: []string{"README.md", "docs/"},
@@ -99,7 +99,7 @@ k = 1
 				SchemaVersion: "0.2",
 				Metadata: Metadata{ID: "io.example.app", Name: "App", Authors: []string{"a", "b"},
 					DocumentationURL: "https://example.com/docs",
-					Licenses:         []dist.License{{URI: "https://example.com/license"}},
+					Licenses:         []distribution.License{{URI: "https://example.com/license"}},
 					Metadata:         map[string]any{"anything": int64(1)}},
 				Builder:  "b",
 				Include:  []string{"cmd/", "*.go"},
@@ -215,12 +215,12 @@ func TestWriteInlineBuildpack(t *testing.T) {
 	if err := WriteInlineBuildpack(dir, b, "io.buildpacks.stacks.jammy"); err != nil {
 		t.Fatal(err)
 	}
-	d, err := dist.ReadDescriptor(dir)
+	d, err := distribution.ReadDescriptor(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := dist.Descriptor{API: "0.10", ID: "acme/inline", Version: "0.0.0",
-		Stacks: []dist.Stack{{ID: "io.buildpacks.stacks.jammy"}}, Dir: dir, Path: filepath.Join(dir, dist.DescriptorFile)}
+	want := distribution.Descriptor{API: "0.10", ID: "acme/inline", Version: "0.0.0",
+		Stacks: []distribution.Stack{{ID: "io.buildpacks.stacks.jammy"}}, Dir: dir, Path: filepath.Join(dir, distribution.DescriptorFile)}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Errorf("descriptor (-want +got):\n%s", diff)
 	}
@@ -240,7 +240,7 @@ func TestWriteInlineBuildpack(t *testing.T) {
 			t.Errorf("%s: mode %v, %v", name, fi.Mode(), err)
 		}
 	}
-	bps, err := dist.FetchBuildpacks(context.Background(), []string{dir}, t.TempDir())
+	bps, err := distribution.FetchBuildpacks(context.Background(), []string{dir}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,174 @@
+package distribution
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/oci"
+)
+
+// DefaultLifecycleVersion is the lifecycle version a kiln builder declares
+// when builder.toml gives no lifecycle archive: the reference lifecycle
+// release whose Platform API range kiln's phases follow. pack build refuses
+// a builder without a lifecycle version.
+const DefaultLifecycleVersion = "0.20.0"
+
+// KilnAPIs are the API versions kiln's phases and launcher support, which a
+// builder without a lifecycle archive declares: Buildpack API 0.2–0.12,
+// Platform API 0.7–0.15.
+var KilnAPIs = LifecycleAPIs{
+	Buildpack: APIVersions{Deprecated: []string{}, Supported: apiRange(2, 12)},
+	Platform:  APIVersions{Deprecated: []string{}, Supported: apiRange(7, 15)},
+}
+
+func apiRange(lo, hi int) []string {
+	var vs []string
+	for i := lo; i <= hi; i++ {
+		vs = append(vs, fmt.Sprintf("0.%d", i))
+	}
+	return vs
+}
+
+// kilnLifecycle is the lifecycle metadata of a builder carrying the kiln
+// launcher only.
+func kilnLifecycle(version string) LifecycleMetadata {
+	if version == "" {
+		version = DefaultLifecycleVersion
+	}
+	return LifecycleMetadata{Version: version, APIs: KilnAPIs, API: LifecycleAPI{
+		Buildpack: KilnAPIs.Buildpack.Supported[0], Platform: KilnAPIs.Platform.Supported[0]}}
+}
+
+// lifecycleBinaries are the binaries pack requires in a lifecycle archive.
+var lifecycleBinaries = []string{"analyzer", "builder", "creator", "detector", "exporter", "launcher", "restorer"}
+
+// lifecycleDescriptor is lifecycle.toml.
+type lifecycleDescriptor struct {
+	APIs      *LifecycleAPIs `toml:"apis"`
+	API       LifecycleAPI   `toml:"api"`
+	Lifecycle struct {
+		Version string `toml:"version"`
+	} `toml:"lifecycle"`
+}
+
+// readLifecycleArchive reads the lifecycle.toml of a lifecycle tarball
+// (.tgz or .tar) and checks that it holds pack's required binaries.
+func readLifecycleArchive(file string) (LifecycleMetadata, error) {
+	var desc lifecycleDescriptor
+	found := map[string]bool{}
+	haveDescriptor := false
+	err := walkLifecycleArchive(file, func(name string, hdr *tar.Header, r io.Reader) error {
+		if name == "lifecycle.toml" {
+			if _, err := toml.NewDecoder(io.LimitReader(r, 1<<20)).Decode(&desc); err != nil {
+				return fmt.Errorf("%w: lifecycle.toml: %v", ErrInvalidLifecycle, err)
+			}
+			haveDescriptor = true
+		} else if bin, ok := lifecycleBinary(name); ok {
+			found[strings.TrimSuffix(bin, ".exe")] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return LifecycleMetadata{}, fmt.Errorf("reading lifecycle %s: %w", file, err)
+	}
+	if !haveDescriptor || desc.Lifecycle.Version == "" {
+		return LifecycleMetadata{}, fmt.Errorf("reading lifecycle %s: %w: no lifecycle.toml with a version", file, ErrInvalidLifecycle)
+	}
+	for _, b := range lifecycleBinaries {
+		if !found[b] {
+			return LifecycleMetadata{}, fmt.Errorf("reading lifecycle %s: %w: no lifecycle/%s", file, ErrInvalidLifecycle, b)
+		}
+	}
+	md := LifecycleMetadata{Version: desc.Lifecycle.Version, API: desc.API}
+	if desc.APIs != nil {
+		md.APIs = *desc.APIs
+		md.API = LifecycleAPI{Buildpack: earliestAPI(md.APIs.Buildpack), Platform: earliestAPI(md.APIs.Platform)}
+	} else {
+		md.APIs = LifecycleAPIs{
+			Buildpack: APIVersions{Supported: []string{desc.API.Buildpack}},
+			Platform:  APIVersions{Supported: []string{desc.API.Platform}},
+		}
+	}
+	for _, v := range []*APIVersions{&md.APIs.Buildpack, &md.APIs.Platform} {
+		if v.Deprecated == nil {
+			v.Deprecated = []string{}
+		}
+		if len(v.Supported) == 0 || v.Supported[0] == "" {
+			return LifecycleMetadata{}, fmt.Errorf("reading lifecycle %s: %w: lifecycle.toml lists no supported APIs", file, ErrInvalidLifecycle)
+		}
+	}
+	return md, nil
+}
+
+// earliestAPI is the lowest version of both lists.
+func earliestAPI(v APIVersions) string {
+	all := slices.Concat(v.Deprecated, v.Supported)
+	if len(all) == 0 {
+		return ""
+	}
+	return slices.MinFunc(all, func(a, b string) int {
+		am, an, _ := parseAPIVersion(a)
+		bm, bn, _ := parseAPIVersion(b)
+		if am != bm {
+			return am - bm
+		}
+		return an - bn
+	})
+}
+
+// lifecycleBinary reports whether an archive entry is lifecycle/<binary>.
+func lifecycleBinary(name string) (string, bool) {
+	dir, bin, ok := strings.Cut(name, "/")
+	return bin, ok && dir == "lifecycle" && bin != "" && !strings.Contains(bin, "/")
+}
+
+// walkLifecycleArchive calls fn for every entry of the archive, with its
+// name cleaned of leading "/" and "./".
+func walkLifecycleArchive(file string, fn func(name string, hdr *tar.Header, r io.Reader) error) error {
+	r, c, err := openArchive(file)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidLifecycle, err)
+		}
+		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
+		if err := fn(name, hdr, tr); err != nil {
+			return err
+		}
+	}
+}
+
+// writeLifecycleBinaries adds the archive's lifecycle/<binary> files (and
+// links) to w as /cnb/lifecycle/<binary>, root-owned, mode 0755: they are
+// all executables.
+func writeLifecycleBinaries(w *oci.LayerWriter, file string) error {
+	return walkLifecycleArchive(file, func(name string, hdr *tar.Header, r io.Reader) error {
+		bin, ok := lifecycleBinary(name)
+		if !ok {
+			return nil
+		}
+		dst := lifecycleDir + "/" + bin
+		switch hdr.Typeflag {
+		case tar.TypeReg:
+			return w.File(dst, 0o755, 0, 0, hdr.Size, r)
+		case tar.TypeSymlink:
+			return w.Symlink(dst, hdr.Linkname, 0, 0)
+		}
+		return nil
+	})
+}
