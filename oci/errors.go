@@ -13,6 +13,9 @@ var (
 	// ErrInvalidReference is returned for a reference that parses as none of
 	// the three kinds.
 	ErrInvalidReference = errors.New("invalid image reference")
+	// ErrPathReference is returned (with ErrInvalidReference) for a string
+	// written as a file system path where a registry reference was expected.
+	ErrPathReference = errors.New("a file system path, not a registry reference")
 	// ErrNotFound is returned when a layout, archive or registry holds no image
 	// for the reference.
 	ErrNotFound = errors.New("image not found")

@@ -58,8 +58,11 @@ type options struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
 	platform  v1.Platform
-	progress  func(Progress)
-	logger    *slog.Logger
+	// platformSet: WithPlatform was given, so an image of another platform
+	// is an error (ErrNoPlatform), not the default's best effort.
+	platformSet bool
+	progress    func(Progress)
+	logger      *slog.Logger
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -121,9 +124,11 @@ func WithTransport(t http.RoundTripper) Option {
 }
 
 // WithPlatform sets the platform picked from an index (default
-// linux/runtime.GOARCH).
+// linux/runtime.GOARCH). Given explicitly, it is also checked against a
+// single image's config: an image of another platform is ErrNoPlatform
+// rather than returned as it is.
 func WithPlatform(p v1.Platform) Option {
-	return func(o *options) error { o.platform = p; return nil }
+	return func(o *options) error { o.platform, o.platformSet = p, true; return nil }
 }
 
 // WithProgress receives progress of blob transfers. It is called from the

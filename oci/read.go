@@ -26,18 +26,40 @@ func Read(ctx context.Context, ref Reference, opts ...Option) (v1.Image, error) 
 	if err != nil {
 		return nil, err
 	}
+	var img v1.Image
 	switch ref.Kind {
 	case KindLayout:
-		return readLayout(ref, o)
+		img, err = readLayout(ref, o)
 	case KindArchive:
-		return readArchive(ref)
+		img, err = readArchive(ref)
 	case KindRegistry:
 		if ref.Name == nil {
 			return nil, fmt.Errorf("reading an empty registry reference: %w", ErrInvalidReference)
 		}
-		return readRegistry(ctx, o.registryName(ref.Name), o)
+		img, err = readRegistry(ctx, o.registryName(ref.Name), o)
+	default:
+		return nil, fmt.Errorf("reading %v: %w", ref, ErrInvalidReference)
 	}
-	return nil, fmt.Errorf("reading %v: %w", ref, ErrInvalidReference)
+	if err == nil && o.platformSet {
+		if err = checkPlatform(img, o.platform); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref, err)
+		}
+	}
+	return img, err
+}
+
+// checkPlatform returns ErrNoPlatform when img's config names a platform
+// that does not satisfy want.
+func checkPlatform(img v1.Image, want v1.Platform) error {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	got := cf.Platform()
+	if got == nil || got.OS == "" || got.Satisfies(want) {
+		return nil
+	}
+	return fmt.Errorf("the image is %s, not %s: %w", got, want, ErrNoPlatform)
 }
 
 func readLayout(ref Reference, o *options) (v1.Image, error) {

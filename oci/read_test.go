@@ -5,11 +5,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/kilnbuild/kiln/internal/testutil"
 )
 
 func TestReadArchive(t *testing.T) {
@@ -102,6 +106,34 @@ func TestInsecureRegistries(t *testing.T) {
 		r := mustParse(t, tc.ref)
 		if got := o.registryName(r.Name).Context().Scheme(); got != tc.scheme {
 			t.Errorf("%s: scheme %s, want %s", tc.ref, got, tc.scheme)
+		}
+	}
+}
+
+// TestReadExplicitPlatform: a platform asked for with WithPlatform that a
+// single image does not have is ErrNoPlatform naming both platforms, from a
+// layout and from a registry; without WithPlatform the image is read as it is.
+func TestReadExplicitPlatform(t *testing.T) {
+	ctx := context.Background()
+	img := ociImage(t, 1) // linux/GOARCH
+	other := v1.Platform{OS: "linux", Architecture: "s390x"}
+	reg := testutil.NewRegistry(t)
+	for _, ref := range []Reference{
+		mustParse(t, "oci:"+filepath.Join(t.TempDir(), "layout")+":one"),
+		mustParse(t, reg.Host+"/kiln/one:1"),
+	} {
+		if _, err := Write(ctx, ref, img); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Read(ctx, ref); err != nil {
+			t.Errorf("%s without WithPlatform: %v", ref, err)
+		}
+		if _, err := Read(ctx, ref, WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH})); err != nil {
+			t.Errorf("%s with its own platform: %v", ref, err)
+		}
+		_, err := Read(ctx, ref, WithPlatform(other))
+		if !errors.Is(err, ErrNoPlatform) || !strings.Contains(err.Error(), "linux/s390x") || !strings.Contains(err.Error(), "linux/"+runtime.GOARCH) {
+			t.Errorf("%s as %s: %v, want ErrNoPlatform naming both platforms", ref, other, err)
 		}
 	}
 }

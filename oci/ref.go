@@ -49,6 +49,12 @@ type Reference struct {
 //	docker-archive:FILE[:NAME:TAG] a docker-archive tarball
 //	anything else                  a registry reference, parsed with opts
 //
+// A string written as a file system path (see LooksLikePath) is never a
+// registry reference: it is an error wrapping ErrPathReference that says how
+// to name a layout or an archive, so that a typo never becomes a registry
+// lookup. An oci: or docker-archive: reference whose last element has a colon
+// followed by something that is not a tag (oci:out:a b) is an error too.
+//
 // In oci:DIR:TAG the split is on the last colon, and only when what follows
 // is a valid tag, so a directory whose name contains a colon followed by a
 // path component (oci:/mnt/a:b/dir) needs no tag; one whose last element has a
@@ -60,6 +66,10 @@ func ParseReference(s string, opts ...name.Option) (Reference, error) {
 		return parseLayout(s)
 	case strings.HasPrefix(s, archivePrefix):
 		return parseArchive(s)
+	}
+	if LooksLikePath(s) {
+		return Reference{}, fmt.Errorf("parsing reference %q: %w (%w): write oci:%s for an OCI layout or docker-archive:%s for a docker archive",
+			s, ErrPathReference, ErrInvalidReference, s, s)
 	}
 	n, err := name.ParseReference(s, opts...)
 	if err != nil {
@@ -75,6 +85,9 @@ func parseLayout(s string) (Reference, error) {
 		dir, tag = rest[:i], rest[i+1:]
 	} else if i >= 0 && i == len(rest)-1 {
 		return Reference{}, fmt.Errorf("parsing reference %q: %w: empty tag", s, ErrInvalidReference)
+	} else if i >= 0 && !strings.Contains(rest[i+1:], "/") {
+		return Reference{}, fmt.Errorf("parsing reference %q: %w: %q is not a tag (up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'); "+
+			"a directory whose name has a colon needs an explicit tag, e.g. oci:%s:latest", s, ErrInvalidReference, rest[i+1:], rest)
 	}
 	if dir == "" {
 		return Reference{}, fmt.Errorf("parsing reference %q: %w: no directory", s, ErrInvalidReference)
@@ -99,6 +112,12 @@ func parseArchive(s string) (Reference, error) {
 	if rest == "" || strings.HasSuffix(rest, ":") {
 		return Reference{}, fmt.Errorf("parsing reference %q: %w: no file or an empty name", s, ErrInvalidReference)
 	}
+	// A colon in the last element starts a NAME:TAG that did not parse.
+	last := rest[strings.LastIndexByte(rest, '/')+1:]
+	if _, nameTag, ok := strings.Cut(last, ":"); ok {
+		return Reference{}, fmt.Errorf("parsing reference %q: %w: %q is not NAME:TAG (the tag is required, e.g. app:latest)",
+			s, ErrInvalidReference, nameTag)
+	}
 	return Reference{Kind: KindArchive, Path: rest}, nil
 }
 
@@ -118,4 +137,30 @@ func (r Reference) String() string {
 		}
 		return r.Name.String()
 	}
+}
+
+// pathSuffixes are the file name endings that make a string a path: kiln's
+// and pack's configuration files and archives.
+var pathSuffixes = []string{".toml", ".tar", ".tgz", ".tar.gz", ".cnb", ".zip", ".jar"}
+
+// LooksLikePath reports whether s is written as a file system path: it is
+// "." or "..", starts with "/", "./", "../" or "~", or ends in .toml, .tar,
+// .tgz, .tar.gz, .cnb, .zip or .jar. ParseReference never reads such a string
+// as a registry reference. (Whether s exists on disk is the caller's
+// question: ParseReference does not look at the file system.)
+func LooksLikePath(s string) bool {
+	if s == "." || s == ".." {
+		return true
+	}
+	for _, p := range []string{"/", "./", "../", "~"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	for _, ext := range pathSuffixes {
+		if strings.HasSuffix(s, ext) {
+			return true
+		}
+	}
+	return false
 }

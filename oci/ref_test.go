@@ -33,6 +33,21 @@ func TestParseReference(t *testing.T) {
 		{in: "127.0.0.1:5000/app:1", kind: KindRegistry, name: "127.0.0.1:5000/app:1"},
 		{in: "registry.example/app@sha256:" + zeros64, kind: KindRegistry, name: "registry.example/app@sha256:" + zeros64},
 		{in: "UPPER/case", invalid: true},
+		// Invalid tags are errors, never part of a directory or file name.
+		{in: "oci:out:a b", invalid: true},
+		{in: "oci:out:-x", invalid: true},
+		{in: "docker-archive:x.tar:app", invalid: true},
+		{in: "docker-archive:x.tar:a b:1", invalid: true},
+		// Paths are never registry references.
+		{in: "./nope.toml", invalid: true, path: "path"},
+		{in: "../x", invalid: true, path: "path"},
+		{in: "/abs/dir", invalid: true, path: "path"},
+		{in: "~/img", invalid: true, path: "path"},
+		{in: "out.tar", invalid: true, path: "path"},
+		{in: "bp.tgz", invalid: true, path: "path"},
+		{in: "bp.cnb", invalid: true, path: "path"},
+		{in: "builder.toml", invalid: true, path: "path"},
+		{in: ".", invalid: true, path: "path"},
 		{in: "", invalid: true},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
@@ -40,6 +55,9 @@ func TestParseReference(t *testing.T) {
 			if tc.invalid {
 				if !errors.Is(err, ErrInvalidReference) {
 					t.Fatalf("ParseReference(%q) = %+v, %v; want ErrInvalidReference", tc.in, got, err)
+				}
+				if isPath := tc.path == "path"; errors.Is(err, ErrPathReference) != isPath {
+					t.Errorf("ParseReference(%q): %v; want ErrPathReference %v", tc.in, err, isPath)
 				}
 				return
 			}

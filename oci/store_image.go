@@ -2,9 +2,11 @@ package oci
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -106,7 +108,13 @@ func pickPlatform(rawIndex []byte, want v1.Platform) (v1.Descriptor, error) {
 	if len(idx.Manifests) == 1 && idx.Manifests[0].Platform == nil && idx.Manifests[0].MediaType.IsImage() {
 		return idx.Manifests[0], nil
 	}
-	return v1.Descriptor{}, fmt.Errorf("picking %s from an index: %w", want.String(), ErrNoPlatform)
+	var have []string
+	for _, d := range idx.Manifests {
+		if d.Platform != nil {
+			have = append(have, d.Platform.String())
+		}
+	}
+	return v1.Descriptor{}, fmt.Errorf("picking %s from an index of %s: %w", want.String(), cmp.Or(strings.Join(have, ", "), "images without platforms"), ErrNoPlatform)
 }
 
 // layoutImage is an image whose blobs live in a layoutDir.

@@ -96,6 +96,18 @@ func TestStorePicksPlatform(t *testing.T) {
 	ctx := context.Background()
 	reg := testutil.NewRegistry(t)
 	amd, arm := ociImage(t, 1), ociImage(t, 1)
+	// Each image's config says its platform, as in real indexes.
+	for arch, img := range map[string]*v1.Image{"amd64": &amd, "arm64": &arm} {
+		cf, err := (*img).ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.Architecture = arch
+		if *img, err = mutate.ConfigFile(*img, cf); err != nil {
+			t.Fatal(err)
+		}
+	}
 	idx := mutate.AppendManifests(empty.Index,
 		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},

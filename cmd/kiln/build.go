@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -97,12 +98,26 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if f.builder == "" && len(f.buildpacks) == 0 {
 		return errors.New("no builder: give --builder BUILDER")
 	}
-	outRef, err := oci.ParseReference(f.output)
+	outRef, err := parseImageArg("the output", f.output, refOutput)
 	if err != nil {
 		return err
 	}
+	for _, in := range []struct {
+		flag string
+		v    *string
+	}{{"--run-image", &f.runImage}, {"--previous-image", &f.previousImage}} {
+		if *in.v == "" {
+			continue
+		}
+		if *in.v, err = checkImageArg(in.flag, *in.v); err != nil {
+			return err
+		}
+	}
 	network, err := parseNetwork(f.network)
 	if err != nil {
+		return err
+	}
+	if err := checkBuildpackArgs(f.buildpacks); err != nil {
 		return err
 	}
 	opts, err := g.ociOptions(stderr)
@@ -242,9 +257,9 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 	}
 	switch {
 	case f.cacheImage != "":
-		ref, err := oci.ParseReference(f.cacheImage)
+		ref, err := parseImageArg("--cache-image", f.cacheImage, refOutput)
 		if err != nil {
-			return nil, fmt.Errorf("--cache-image: %w", err)
+			return nil, err
 		}
 		return &lifecycle.Cache{Ref: ref, Options: opts}, nil
 	case f.cacheDir != "":
@@ -259,17 +274,27 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 	}, nil
 }
 
-// resolveBuilder reads --builder: a builder.toml when the path is a file,
-// otherwise a builder image reference (oci:, docker-archive: or a registry).
+// resolveBuilder reads --builder: a builder.toml when it is a file (other
+// than an archive) or ends in .toml, otherwise a builder image (oci:,
+// docker-archive:, an image on disk, or a registry reference).
 func resolveBuilder(ctx context.Context, req *platform.BuildRequest, builder string, opts []oci.Option) error {
-	if fi, err := os.Stat(builder); err == nil && !fi.IsDir() {
-		cfg, err := distribution.ReadBuilderConfig(builder)
-		req.Builder = cfg
-		return err
+	if !hasRefPrefix(builder) {
+		fi, err := os.Stat(builder)
+		switch {
+		case err == nil && fi.Mode().IsRegular() && !strings.HasSuffix(builder, ".tar") && !strings.HasSuffix(builder, ".cnb"):
+			cfg, err := distribution.ReadBuilderConfig(builder)
+			if err == nil {
+				err = cfg.CheckPaths()
+			}
+			req.Builder = cfg
+			return err
+		case err != nil && strings.HasSuffix(builder, ".toml"):
+			return fmt.Errorf("--builder %s: no such file (a builder.toml file, or a builder image: %s)", builder, refSyntax)
+		}
 	}
-	ref, err := oci.ParseReference(builder)
+	ref, err := parseImageArg("--builder", builder, refInput)
 	if err != nil {
-		return fmt.Errorf("--builder %s is neither a builder.toml file nor an image reference: %w", builder, err)
+		return err
 	}
 	img, err := oci.Read(ctx, ref, opts...)
 	if err != nil {

@@ -53,12 +53,15 @@ func newBuilderCreateCmd(g *globalFlags) *cobra.Command {
 
 func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformFlag string) error {
 	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
-	outRef, err := oci.ParseReference(out)
+	outRef, err := parseImageArg("REF", out, refOutput)
 	if err != nil {
 		return err
 	}
 	cfg, err := distribution.ReadBuilderConfig(config)
 	if err != nil {
+		return err
+	}
+	if err := cfg.CheckPaths(); err != nil {
 		return err
 	}
 	for _, w := range cfg.Warnings {

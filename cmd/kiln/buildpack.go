@@ -68,13 +68,19 @@ func runBuildpackPackage(cmd *cobra.Command, g *globalFlags, out, config, format
 	}
 	var ref oci.Reference
 	if format == "image" {
+		if _, err := os.Stat(out); !hasRefPrefix(out) && (err == nil || oci.LooksLikePath(out)) {
+			return fmt.Errorf("OUT %s is a path, not a registry reference: a buildpackage file is written with a .cnb name (or --format file), an image as %s", out, refSyntax)
+		}
 		var err error
-		if ref, err = oci.ParseReference(out); err != nil {
+		if ref, err = parseImageArg("OUT", out, refOutput); err != nil {
 			return err
 		}
 	}
 	cfg, err := distribution.ReadPackageConfig(config)
 	if err != nil {
+		return err
+	}
+	if err := cfg.CheckPaths(); err != nil {
 		return err
 	}
 	w, err := newDistWriter(g, stderr)

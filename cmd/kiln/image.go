@@ -36,11 +36,11 @@ manifest, so a copy into or out of one gets a new digest, and kiln says so.
 The digest of the copy is printed on stdout.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := oci.ParseReference(args[0])
+			src, err := parseImageArg("SRC", args[0], refInput)
 			if err != nil {
 				return err
 			}
-			dst, err := oci.ParseReference(args[1])
+			dst, err := parseImageArg("DST", args[1], refOutput)
 			if err != nil {
 				return err
 			}

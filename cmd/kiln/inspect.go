@@ -29,7 +29,7 @@ downloaded. --json prints the same as one JSON object with stable field names.`,
   kiln inspect registry.example/app:1 --json | jq -r .run_image.reference`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := oci.ParseReference(args[0])
+			ref, err := parseImageArg("REF", args[0], refInput)
 			if err != nil {
 				return err
 			}

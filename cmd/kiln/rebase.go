@@ -54,13 +54,13 @@ rebasable; --force turns these checks into warnings.`,
 // lifecycle.Rebaser, write it.
 func runRebase(cmd *cobra.Command, g *globalFlags, appArg string, f *rebaseFlags) error {
 	ctx, out, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-	appRef, err := oci.ParseReference(appArg)
+	appRef, err := parseImageArg("REF", appArg, refInput)
 	if err != nil {
 		return err
 	}
 	outRef := appRef
 	if f.output != "" {
-		if outRef, err = oci.ParseReference(f.output); err != nil {
+		if outRef, err = parseImageArg("--output", f.output, refOutput); err != nil {
 			return err
 		}
 	} else if _, byDigest := appRef.Name.(name.Digest); byDigest && appRef.Kind == oci.KindRegistry {
@@ -85,6 +85,11 @@ func runRebase(cmd *cobra.Command, g *globalFlags, appArg string, f *rebaseFlags
 	registry := ""
 	if appRef.Kind == oci.KindRegistry {
 		registry = appRef.Name.Context().RegistryStr()
+	}
+	if f.runImage != "" {
+		if f.runImage, err = checkImageArg("--run-image", f.runImage); err != nil {
+			return err
+		}
 	}
 	r := &appimage.Rebaser{
 		App:      app,

@@ -82,7 +82,7 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 	if err != nil {
 		return err
 	}
-	ref, err := oci.ParseReference(image)
+	ref, err := parseImageArg("IMAGE", image, refInput)
 	if err != nil {
 		return err
 	}

@@ -103,13 +103,13 @@ func runStackCreate(cmd *cobra.Command, g *globalFlags, f *stackFlags) error {
 	if f.buildOutput == "" || f.runOutput == "" {
 		return errors.New("--build-output and --run-output are required")
 	}
-	buildRef, err := oci.ParseReference(f.buildOutput)
+	buildRef, err := parseImageArg("--build-output", f.buildOutput, refOutput)
 	if err != nil {
-		return fmt.Errorf("--build-output: %w", err)
+		return err
 	}
-	runRef, err := oci.ParseReference(f.runOutput)
+	runRef, err := parseImageArg("--run-output", f.runOutput, refOutput)
 	if err != nil {
-		return fmt.Errorf("--run-output: %w", err)
+		return err
 	}
 	spec, lockPath, err := f.spec(cmd)
 	if err != nil {

@@ -268,3 +268,24 @@ func ResolveLocator(loc, base string) string {
 	}
 	return p
 }
+
+// CheckPaths reports the first buildpack, extension or lifecycle uri that
+// names a path that does not exist, naming the file and the key (an
+// ErrInvalidConfig), before anything is fetched or built.
+func (c *BuilderConfig) CheckPaths() error {
+	base := filepath.Dir(c.Path)
+	for i, m := range c.Buildpacks {
+		if err := checkPathLocator(fmt.Sprintf("buildpacks[%d].uri", i), m.URI, base, false); err != nil {
+			return fmt.Errorf("checking builder config %s: %w", c.Path, err)
+		}
+	}
+	for i, m := range c.Extensions {
+		if err := checkPathLocator(fmt.Sprintf("extensions[%d].uri", i), m.URI, base, false); err != nil {
+			return fmt.Errorf("checking builder config %s: %w", c.Path, err)
+		}
+	}
+	if err := checkPathLocator("lifecycle.uri", c.Lifecycle.URI, base, true); err != nil {
+		return fmt.Errorf("checking builder config %s: %w", c.Path, err)
+	}
+	return nil
+}

@@ -268,6 +268,9 @@ func TestParseLocator(t *testing.T) {
 		{"/abs/dir", LocatorPath, "/abs/dir"},
 		{"missing.cnb", LocatorPath, filepath.Join(dir, "missing.cnb")},
 		{"./missing", LocatorPath, filepath.Join(dir, "missing")},
+		{"~/bp", LocatorPath, filepath.Join(dir, "~/bp")},
+		{"bp.toml", LocatorPath, filepath.Join(dir, "bp.toml")},
+		{"acme/x@1.0.0", LocatorImage, "acme/x@1.0.0"},
 		{"docker://registry.example/a/b:1", LocatorImage, "registry.example/a/b:1"},
 		{"registry.example/a/b:1", LocatorImage, "registry.example/a/b:1"},
 		{"oci:/tmp/layout:pkg", LocatorImage, "oci:/tmp/layout:pkg"},
@@ -283,5 +286,37 @@ func TestParseLocator(t *testing.T) {
 		if kind != tt.wantKind || got != tt.want {
 			t.Errorf("ParseLocator(%q) = %v, %q; want %v, %q", tt.loc, kind, got, tt.wantKind, tt.want)
 		}
+	}
+}
+
+// TestCheckPaths: a uri naming a missing path is reported with the file and
+// the key before anything is fetched; images and present paths pass.
+func TestCheckPaths(t *testing.T) {
+	dir := t.TempDir()
+	testutil.WriteFile(t, filepath.Join(dir, "bp/buildpack.toml"), "")
+	builder := testutil.WriteFile(t, filepath.Join(dir, "builder.toml"),
+		"[[buildpacks]]\nuri = \"bp\"\n[[buildpacks]]\nuri = \"registry.example/bp:1\"\n[[buildpacks]]\nuri = \"./gone\"\n")
+	cfg, err := ReadBuilderConfig(builder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.CheckPaths()
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "buildpacks[2].uri") || !strings.Contains(err.Error(), builder) {
+		t.Errorf("CheckPaths = %v, want ErrInvalidConfig naming buildpacks[2].uri and %s", err, builder)
+	}
+	pkg := testutil.WriteFile(t, filepath.Join(dir, "package.toml"), "[buildpack]\nuri = \"no-such-dir\"\n")
+	pc, err := ReadPackageConfig(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.CheckPaths(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "buildpack.uri") {
+		t.Errorf("package CheckPaths = %v, want ErrInvalidConfig naming buildpack.uri", err)
+	}
+	ok := testutil.WriteFile(t, filepath.Join(dir, "ok.toml"), "[buildpack]\nuri = \"bp\"\n[[dependencies]]\nuri = \"docker://registry.example/x:1\"\n")
+	if pc, err = ReadPackageConfig(ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.CheckPaths(); err != nil {
+		t.Errorf("CheckPaths of present paths and images: %v", err)
 	}
 }

@@ -1,9 +1,14 @@
 package distribution
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kilnbuild/kiln/oci"
 )
 
 const (
@@ -70,8 +75,9 @@ func (k LocatorKind) String() string {
 // ParseLocator classifies a buildpack locator as pack does and returns the
 // kind and the part that names the thing: the path, URL, image reference or
 // id[@version]. Relative paths are taken relative to base when base is not
-// empty. A string is a path when it exists, starts with "/", "./" or "../",
-// or ends in .cnb, .tgz, .tar or .tar.gz; otherwise it is an image
+// empty. A string is a path when it exists, is written as one
+// (oci.LooksLikePath: it starts with "/", "./", "../" or "~", or ends in .cnb,
+// .tgz, .tar, .tar.gz, .toml, .zip or .jar); otherwise it is an image
 // reference.
 func ParseLocator(loc, base string) (LocatorKind, string) {
 	switch {
@@ -108,16 +114,32 @@ func joinBase(base, p string) string {
 
 // looksLikePath reports whether loc is meant as a file system path even
 // though nothing exists there (so that a typo is reported as a missing file,
-// not as a registry pull).
+// not as a registry pull): what oci.LooksLikePath says is a path.
 func looksLikePath(loc string) bool {
-	if strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "./") || strings.HasPrefix(loc, "../") ||
-		loc == "." || loc == ".." {
-		return true
+	return oci.LooksLikePath(loc)
+}
+
+// checkPathLocator returns an ErrInvalidConfig error naming key when loc (a
+// resolved uri of a configuration file in base) is a path that does not
+// exist, so that a typo is reported where it was made. A bare word (no "/",
+// ":" or "@") is a path too: as an image it would be a Docker Hub library
+// image, none of which holds a buildpack. With pathOnly, any locator that
+// would be an image is taken as a path ([buildpack] uri of package.toml is a
+// directory or an archive, never an image).
+func checkPathLocator(key, loc, base string, pathOnly bool) error {
+	if loc == "" {
+		return nil
 	}
-	for _, ext := range []string{cnbExtension, ".tgz", ".tar", ".tar.gz"} {
-		if strings.HasSuffix(loc, ext) {
-			return true
-		}
+	kind, p := ParseLocator(loc, "")
+	if kind == LocatorImage && !strings.HasPrefix(loc, dockerScheme) && (pathOnly || !strings.ContainsAny(loc, "/:@")) {
+		kind = LocatorPath
 	}
-	return false
+	if kind != LocatorPath {
+		return nil
+	}
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s %q: %s: no such file or directory (a buildpack directory, .tgz or .cnb file, relative to %s; an http(s):// URL; or docker://IMAGE)",
+			ErrInvalidConfig, key, loc, p, base)
+	}
+	return nil
 }

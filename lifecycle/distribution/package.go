@@ -98,3 +98,22 @@ func (c *PackageConfig) check(md toml.MetaData) error {
 	}
 	return nil
 }
+
+// CheckPaths reports the first uri that names a path that does not exist,
+// naming the file and the key (an ErrInvalidConfig), before anything is
+// fetched. [buildpack] and [extension] uris are paths or URLs, never images.
+func (c *PackageConfig) CheckPaths() error {
+	base := filepath.Dir(c.Path)
+	if err := checkPathLocator("buildpack.uri", c.Buildpack.URI, base, true); err != nil {
+		return fmt.Errorf("checking package config %s: %w", c.Path, err)
+	}
+	if err := checkPathLocator("extension.uri", c.Extension.URI, base, true); err != nil {
+		return fmt.Errorf("checking package config %s: %w", c.Path, err)
+	}
+	for i, d := range c.Dependencies {
+		if err := checkPathLocator(fmt.Sprintf("dependencies[%d].uri", i), d.URI, base, false); err != nil {
+			return fmt.Errorf("checking package config %s: %w", c.Path, err)
+		}
+	}
+	return nil
+}
