@@ -2,7 +2,7 @@
 # Installs the Debian packages kiln's tests use, only when something is missing.
 set -euo pipefail
 
-pkgs=(skopeo umoci docker-registry busybox-static jq runc libseccomp-dev util-linux
+pkgs=(skopeo umoci docker-registry docker.io busybox-static jq runc libseccomp-dev util-linux
       hyperfine podman python3 python3-pip-whl python3-setuptools-whl passwd ca-certificates pigz)
 
 missing=()
