@@ -116,7 +116,7 @@ func parseRelation(s string) (Relation, error) {
 		}
 	}
 	r.Name, r.Arch, _ = strings.Cut(s, ":")
-	if r.Name == "" || strings.ContainsAny(r.Name, " \t") {
+	if r.Name == "" || strings.IndexFunc(r.Name, isSpaceOrControl) >= 0 {
 		return r, fmt.Errorf("bad package name %q", s)
 	}
 	return r, nil

@@ -2,7 +2,9 @@ package debian
 
 import (
 	"fmt"
+	"math"
 	"strings"
+	"unicode"
 )
 
 // Version is a parsed Debian package version, [epoch:]upstream[-revision], as
@@ -13,8 +15,9 @@ type Version struct {
 	Revision string
 }
 
-// ParseVersion parses s. It accepts what dpkg accepts in practice: a numeric
-// epoch before the first colon, a revision after the last hyphen, and a
+// ParseVersion parses s. It accepts what dpkg accepts in practice: no
+// embedded spaces or control characters, a numeric epoch (at most
+// 2147483647) before the first colon, a non-empty revision after the last hyphen, and a
 // non-empty upstream part that starts with a digit (not enforced: some
 // archives carry versions that do not).
 func ParseVersion(s string) (Version, error) {
@@ -23,13 +26,18 @@ func ParseVersion(s string) (Version, error) {
 	if s == "" {
 		return v, fmt.Errorf("parsing version %q: empty", s)
 	}
+	if strings.IndexFunc(s, isSpaceOrControl) >= 0 {
+		return v, fmt.Errorf("parsing version %q: embedded space or control character", s)
+	}
 	if i := strings.IndexByte(s, ':'); i >= 0 {
 		e := 0
 		for _, c := range s[:i] {
 			if c < '0' || c > '9' {
 				return v, fmt.Errorf("parsing version %q: epoch is not a number", s)
 			}
-			e = e*10 + int(c-'0')
+			if e = e*10 + int(c-'0'); e > math.MaxInt32 {
+				return v, fmt.Errorf("parsing version %q: epoch is too big", s)
+			}
 		}
 		if i == 0 {
 			return v, fmt.Errorf("parsing version %q: empty epoch", s)
@@ -38,6 +46,9 @@ func ParseVersion(s string) (Version, error) {
 	}
 	if i := strings.LastIndexByte(s, '-'); i >= 0 {
 		v.Upstream, v.Revision = s[:i], s[i+1:]
+		if v.Revision == "" {
+			return v, fmt.Errorf("parsing version %q: empty revision after the hyphen", s)
+		}
 	} else {
 		v.Upstream = s
 	}
@@ -47,14 +58,15 @@ func ParseVersion(s string) (Version, error) {
 	return v, nil
 }
 
-// String formats v the way dpkg prints it.
+// String formats v the way dpkg prints it: the epoch is left out when 0,
+// unless the rest holds a colon that would then read as one.
 func (v Version) String() string {
 	s := v.Upstream
-	if v.Epoch != 0 {
-		s = fmt.Sprintf("%d:%s", v.Epoch, s)
-	}
 	if v.Revision != "" {
 		s += "-" + v.Revision
+	}
+	if v.Epoch != 0 || strings.Contains(s, ":") {
+		s = fmt.Sprintf("%d:%s", v.Epoch, s)
 	}
 	return s
 }
@@ -89,52 +101,43 @@ func CompareVersions(a, b string) int {
 	return va.Compare(vb)
 }
 
-// order is the weight of a non-digit character: the tilde sorts before
-// everything, even the end of the string; letters sort before other
-// characters.
-func order(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
+// weight is the weight of the character at s[k] in dpkg's order of
+// non-digit runs: the tilde sorts before everything, even the end of the
+// string; letters sort before other characters; the end of the string and
+// a digit (the start of the next numeric run) weigh 0. The end is told by
+// the index, never by a NUL byte, which a hostile index may contain.
+func weight(s string, k int) int {
+	if k >= len(s) {
+		return 0
+	}
+	switch c := s[k]; {
+	case isDigit(c):
 		return 0
 	case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
 		return int(c)
 	case c == '~':
 		return -1
-	case c == 0:
-		return 0
+	default:
+		return int(c) + 256
 	}
-	return int(c) + 256
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // compareFragment is dpkg's algorithm: alternate between runs of non-digits,
 // compared character by character by weight, and runs of digits, compared
-// numerically.
+// numerically. Every turn of the first loop consumes a character of a or b.
 func compareFragment(a, b string) int {
 	i, j := 0, 0
-	at := func(s string, k int) byte {
-		if k < len(s) {
-			return s[k]
-		}
-		return 0
-	}
 	for i < len(a) || j < len(b) {
 		for (i < len(a) && !isDigit(a[i])) || (j < len(b) && !isDigit(b[j])) {
-			ca, cb := at(a, i), at(b, j)
-			if isDigit(ca) {
-				ca = 0
-			}
-			if isDigit(cb) {
-				cb = 0
-			}
-			if d := order(ca) - order(cb); d != 0 {
+			if d := weight(a, i) - weight(b, j); d != 0 {
 				return sign(d)
 			}
-			if ca != 0 {
+			if i < len(a) && !isDigit(a[i]) {
 				i++
 			}
-			if cb != 0 {
+			if j < len(b) && !isDigit(b[j]) {
 				j++
 			}
 		}
@@ -174,3 +177,5 @@ func sign(d int) int {
 	}
 	return 0
 }
+
+func isSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }

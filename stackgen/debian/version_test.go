@@ -29,6 +29,8 @@ func TestCompareVersions(t *testing.T) {
 		{"1.0.0", "1.0", 1},
 		{"1:1.35.0-4+deb12u1+b1", "1:1.35.0-4", 1},
 		{"10.0-1", "9.99-1", 1},
+		{"0", "\x00", 1}, // an unparsable version sorts first; once an endless loop
+		{"1.0\x00", "1.0", -1},
 	}
 	for _, tt := range tests {
 		if got := CompareVersions(tt.a, tt.b); got != tt.want {
@@ -52,6 +54,11 @@ func TestParseVersion(t *testing.T) {
 		{in: "a:1.0", wantErr: true},
 		{in: ":1.0", wantErr: true},
 		{in: "1:-1", wantErr: true},
+		{in: "0--", wantErr: true},
+		{in: "1.0 -1", wantErr: true},
+		{in: "99999999999:1", wantErr: true},
+		{in: "0:1:2", want: Version{Upstream: "1:2"}},
+		{in: "0:1-a:b", want: Version{Upstream: "1", Revision: "a:b"}},
 	}
 	for _, tt := range tests {
 		got, err := ParseVersion(tt.in)
