@@ -57,8 +57,9 @@ const ProcessDir = "/cnb/process"
 // Same inputs give the same image digest on any machine, as root or
 // rootless: entries carry container paths, Epoch mtimes and the CNB user as
 // owner; the owners of files on the host never reach the image. Modes do:
-// they are taken from disk, so the caller should create the layers and app
-// directories 0755, as a build container has them.
+// they are taken from disk, except that the layers and app directories
+// themselves are always recorded 0755, as a build container has them (a
+// pod's volume may be 0777).
 type Exporter struct {
 	// RunImage is the base. All of its layers, config and labels are kept.
 	RunImage v1.Image

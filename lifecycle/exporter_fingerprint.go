@@ -22,7 +22,7 @@ import (
 // fingerprintVersion changes whenever what a layer's entries turn into
 // (oci's tar format) or what the fingerprint covers changes: old records
 // then simply stop matching.
-const fingerprintVersion = "kiln-layer-fingerprint-2"
+const fingerprintVersion = "kiln-layer-fingerprint-3"
 
 // layerSink receives a layer's entries. *oci.LayerWriter writes them;
 // fingerprinter only hashes them, so that a layer whose entries did not
@@ -50,8 +50,8 @@ type fingerprinter struct {
 	store  *oci.Store // remembers trees by their stat snapshot; nil: none
 }
 
-func newFingerprinter(mediaType string, store *oci.Store) *fingerprinter {
-	f := &fingerprinter{h: sha256.New(), walker: &oci.TreeWalker{}, buf: make([]byte, 256<<10), store: store}
+func newFingerprinter(mediaType string, store *oci.Store, mode func(string, fs.FileMode) fs.FileMode) *fingerprinter {
+	f := &fingerprinter{h: sha256.New(), walker: &oci.TreeWalker{Mode: mode}, buf: make([]byte, 256<<10), store: store}
 	f.str(fingerprintVersion)
 	f.str(mediaType)
 	return f
@@ -212,7 +212,7 @@ func (x *exporting) layer(ctx context.Context, id string, fill func(w layerSink)
 	if s == nil {
 		return x.writeLayer(fill)
 	}
-	fp := newFingerprinter(string(x.layerType), s)
+	fp := newFingerprinter(string(x.layerType), s, x.rootMode)
 	if err := fill(fp); err != nil {
 		return nil, err
 	}

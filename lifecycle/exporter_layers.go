@@ -18,7 +18,24 @@ import (
 // newLayer starts a layer bound for the store, in the run image's media
 // type family.
 func (x *exporting) newLayer() (*oci.LayerWriter, error) {
-	return oci.NewLayerWriter(oci.LayerOptions{Store: x.e.Store, MediaType: x.layerType})
+	return oci.NewLayerWriter(oci.LayerOptions{Store: x.e.Store, MediaType: x.layerType, Mode: x.rootMode})
+}
+
+// rootMode is how directories of the layers and app trees are recorded,
+// so that the image does not depend on where it was built: the layers and
+// app directories themselves are 0755, the mode a build container gives
+// them (in place in a pod they are volumes: an emptyDir is 0777, and only
+// its owner may change that), and no directory keeps a setgid bit, which
+// directories inherit from a volume with an fsGroup. Everything else keeps
+// its mode.
+func (x *exporting) rootMode(name string, m fs.FileMode) fs.FileMode {
+	switch {
+	case !m.IsDir():
+		return m
+	case name == x.layers.Container || name == x.app.Container:
+		return fs.ModeDir | 0o755
+	}
+	return m &^ fs.ModeSetgid
 }
 
 // finish aborts w on err, or returns its layer.
@@ -71,7 +88,7 @@ func (x *exporting) parents(w layerSink, root Dir, name string) error {
 			if !fi.IsDir() {
 				return fmt.Errorf("parent %s is not a directory", d)
 			}
-			mode, uid, gid = fi.Mode(), x.e.UID, x.e.GID
+			mode, uid, gid = x.rootMode(d, fi.Mode()), x.e.UID, x.e.GID
 		}
 		if err := w.Dir(d, mode, uid, gid); err != nil {
 			return err

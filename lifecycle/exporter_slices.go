@@ -102,7 +102,7 @@ func (x *exporting) appEntry(w layerSink, tree *appTree, f string, links map[[2]
 	uid, gid := x.e.UID, x.e.GID
 	switch {
 	case fi.IsDir():
-		return w.Dir(name, fi.Mode(), uid, gid)
+		return w.Dir(name, x.rootMode(name, fi.Mode()), uid, gid)
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, err := os.Readlink(f)
 		if err != nil {

@@ -354,6 +354,32 @@ func TestExportReproducible(t *testing.T) {
 
 func first[A, B any](a A, _ B) A { return a }
 
+// TestExportVolumeModes builds in place as a pod would: the layers and app
+// directories are volumes whose own mode kiln cannot change (an emptyDir
+// is 0777; with an fsGroup it is setgid, and so is every directory made in
+// it). The image is the one a build container gives.
+func TestExportVolumeModes(t *testing.T) {
+	run := testRunImage(t, false)
+	for _, mode := range []fs.FileMode{0o777, fs.ModeSetgid | 0o777, 0o700} {
+		f := newFixture(t)
+		for _, dir := range []string{f.layers, f.app} {
+			if err := os.Chmod(dir, mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if mode&fs.ModeSetgid != 0 { // what directories made in such a volume inherit
+			for _, dir := range []string{filepath.Join(f.app, "public"), filepath.Join(f.layers, "acme_node", "node")} {
+				if err := os.Chmod(dir, fs.ModeSetgid|0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if d := imageDigest(t, first(export(t, exporterFor(t, f, run, nil), f))); d.String() != goldenDigest {
+			t.Errorf("layers and app directories of mode %v give %s, want %s", mode, d, goldenDigest)
+		}
+	}
+}
+
 func TestExportDockerRunImage(t *testing.T) {
 	f := newFixture(t)
 	img, _ := export(t, exporterFor(t, f, testRunImage(t, true), nil), f)
