@@ -42,6 +42,7 @@ type buildFlags struct {
 	cacheDir       string
 	cacheImage     string
 	clearCache     bool
+	layersDir      string
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -53,10 +54,16 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 or a builder image made by kiln or pack, of any reference kind) and write the
 image to REF (oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG] or a
 registry reference, pushed directly). Buildpacks run in kiln's rootless
-sandbox as the build image's CNB user; no daemon and no root are needed.`,
+sandbox as the build image's CNB user; no daemon and no root are needed.
+
+--builder rootfs:/ builds in place, with kiln running inside the builder
+image (a CI pod): the builder is the root filesystem, the app is built where
+--path is (use /workspace), layers go to /layers (a writable volume) or
+--layers-dir, and nothing needs root or a writable root filesystem.`,
 		Example: `  kiln build oci:./out:app --builder builder.toml
   kiln build --output registry.example/app:1 --builder builder.toml --path ./src
-  kiln build oci:./out --builder builder.toml --buildpack ./buildpacks/python`,
+  kiln build oci:./out --builder builder.toml --buildpack ./buildpacks/python
+  kiln build registry.example/app:1 --builder rootfs:/ --path /workspace`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -70,7 +77,8 @@ sandbox as the build image's CNB user; no daemon and no root are needed.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "", "where to write the image (or give it as the first argument)")
-	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml file, or builder image reference")
+	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml file, builder image reference, or rootfs:/ (build in place, inside the builder image)")
+	fl.StringVar(&f.layersDir, "layers-dir", "", "with --builder rootfs:/: the layers directory (default /layers, which must be writable)")
 	fl.StringVarP(&f.path, "path", "p", ".", "the app's source directory")
 	fl.StringArrayVarP(&f.buildpacks, "buildpack", "b", nil, "use this buildpack (directory, .cnb file or image) instead of the builder's order (repeatable)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "build-time environment variable K=V, or K to copy it from kiln's environment (repeatable)")
@@ -194,7 +202,18 @@ func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci
 	if req.Cache, err = buildCache(f, outRef, store, opts, g.pull); err != nil {
 		return req, err
 	}
-	if f.builder != "" {
+	if f.layersDir != "" && f.builder != inPlaceBuilder {
+		return req, fmt.Errorf("--layers-dir is for building in place (--builder %s)", inPlaceBuilder)
+	}
+	if f.builder == inPlaceBuilder {
+		// The running image is the builder: its environment is kiln's own.
+		req.InPlace = &platform.InPlace{Env: os.Environ(), LayersDir: f.layersDir}
+		if req.Cache != nil {
+			req.Cache.Trees = "" // the layers are on another volume than the store: no renames
+		}
+	} else if strings.HasPrefix(f.builder, "rootfs:") {
+		return req, fmt.Errorf("--builder %s: only %s (the root filesystem kiln runs on) builds in place; give a builder image otherwise", f.builder, inPlaceBuilder)
+	} else if f.builder != "" {
 		if err := resolveBuilder(ctx, &req, f.builder, opts); err != nil {
 			return req, err
 		}
@@ -202,6 +221,10 @@ func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci
 	req.Project, err = project.Load(f.path, f.descriptor)
 	return req, err
 }
+
+// inPlaceBuilder is --builder for a build in place: the builder is the root
+// filesystem kiln runs on (kiln inside the builder image, in a pod).
+const inPlaceBuilder = "rootfs:/"
 
 // projectWarnings are what reading project.toml had to say.
 func projectWarnings(p *project.Descriptor) []string {

@@ -281,7 +281,8 @@ const RestrictedUser = "1000680000:0"
 
 // Pod is a container confined as a Kubernetes pod under the restricted Pod
 // Security Standard: all capabilities dropped, no new privileges, a
-// read-only root filesystem with a tmpfs /tmp, Docker's default seccomp
+// read-only root filesystem with a tmpfs /tmp (mode: the image's /tmp),
+// Docker's default seccomp
 // profile (what RuntimeDefault is), /proc masked as Docker and the kubelet
 // mask it.
 type Pod struct {
@@ -303,6 +304,11 @@ type Pod struct {
 	Network string
 }
 
+// podTmp is /tmp as a pod with a read-only root filesystem has it: a
+// volume whose files may be executed. Docker gives a tmpfs the mode of the
+// image's /tmp (1777 in any real image), whatever mode= says.
+const podTmp = "/tmp:rw,exec"
+
 // Args are the `docker run` arguments that start p with cmd.
 func (p Pod) Args(cmd ...string) []string {
 	user, network := p.User, p.Network
@@ -313,7 +319,7 @@ func (p Pod) Args(cmd ...string) []string {
 		network = "host"
 	}
 	args := []string{"run", "--rm", "--network", network, "--user", user,
-		"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--read-only", "--tmpfs", "/tmp"}
+		"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--read-only", "--tmpfs", podTmp}
 	if p.SeccompUnconfined {
 		args = append(args, "--security-opt", "seccomp=unconfined")
 	}

@@ -3,7 +3,9 @@ package testutil
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -57,4 +59,53 @@ func Tree(t testing.TB, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return got
+}
+
+// BusyboxRootfs lays out a minimal root filesystem in root: busybox-static
+// with a link for every applet in /bin, /etc/passwd and /etc/group with
+// root only, /etc/os-release (ID=busybox), /tmp (1777) and /root; other
+// directories 0755 whatever the umask. It skips (Skip) without busybox-static.
+func BusyboxRootfs(t testing.TB, root string) {
+	t.Helper()
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		Skip(t, "busybox-static is not installed (make deps)")
+	}
+	for _, d := range []string{"bin", "etc", "tmp", "root"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(root, d), 0o755)
+	}
+	if err := os.Chmod(filepath.Join(root, "tmp"), fs.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]struct {
+		content string
+		mode    fs.FileMode
+	}{
+		"bin/busybox":    {string(bb), 0o755},
+		"etc/passwd":     {"root:x:0:0:root:/root:/bin/sh\n", 0o644},
+		"etc/group":      {"root:x:0:\n", 0o644},
+		"etc/os-release": {"ID=busybox\nVERSION_ID=1\n", 0o644},
+	} {
+		p := filepath.Join(root, name)
+		if err := os.WriteFile(p, []byte(f.content), f.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := exec.Command("/bin/busybox", "--list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range strings.Fields(string(list)) {
+		if a != "busybox" {
+			if err := os.Symlink("busybox", filepath.Join(root, "bin", a)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -174,6 +174,13 @@ func (b *BuilderImage) readFiles(ctx context.Context, img v1.Image, wantOrder bo
 	if err != nil {
 		return err
 	}
+	return b.parseFiles(files)
+}
+
+// parseFiles fills Order, OrderExtensions and RunImages from the builder's
+// files that files holds (path → content): /cnb/order.toml, /cnb/run.toml,
+// and /cnb/stack.toml when run.toml names no run image.
+func (b *BuilderImage) parseFiles(files map[string][]byte) error {
 	if data, ok := files[orderPath]; ok {
 		var f struct {
 			Order           Order `toml:"order"`

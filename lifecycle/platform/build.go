@@ -86,6 +86,10 @@ type BuildRequest struct {
 	// ClearCache ignores what it holds (it is still written afterwards).
 	Cache      *lifecycle.Cache
 	ClearCache bool
+	// InPlace, when set, builds on the root filesystem kiln runs on, the
+	// builder image (see InPlace): Builder, BuilderImage, BuildImage and
+	// Buildpacks stay empty, and AppDir is built where it is.
+	InPlace *InPlace
 	// Out receives phase headers, the detected group, buildpack output and
 	// export lines; Verbose adds detect output and timings.
 	Out     io.Writer
@@ -173,18 +177,8 @@ func (b *building) prepare(ctx context.Context) error {
 	if b.req.WorkDir == "" || b.req.Store == nil || b.req.Launcher == nil {
 		return errors.New("building: WorkDir, Store and Launcher are required")
 	}
-	w := b.req.WorkDir
-	b.dirs = buildDirs{
-		app:         filepath.Join(w, "workspace"),
-		layers:      filepath.Join(w, "layers"),
-		platform:    filepath.Join(w, "platform"),
-		buildpacks:  filepath.Join(w, "buildpacks"),
-		buildConfig: filepath.Join(w, "build-config"),
-	}
-	for _, d := range []string{b.dirs.layers, filepath.Join(b.dirs.platform, "env"), b.dirs.buildpacks} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
+	if err := b.layOutDirs(); err != nil {
+		return err
 	}
 	in, err := b.resolveInputs(ctx)
 	if err != nil {
@@ -198,6 +192,28 @@ func (b *building) prepare(ctx context.Context) error {
 		return err
 	}
 	b.timing("prepare")
+	return nil
+}
+
+// layOutDirs decides the build's directories: under WorkDir, or where
+// they are when building in place.
+func (b *building) layOutDirs() error {
+	if b.req.InPlace != nil {
+		return b.inPlaceDirs()
+	}
+	w := b.req.WorkDir
+	b.dirs = buildDirs{
+		app:         filepath.Join(w, "workspace"),
+		layers:      filepath.Join(w, "layers"),
+		platform:    filepath.Join(w, "platform"),
+		buildpacks:  filepath.Join(w, "buildpacks"),
+		buildConfig: filepath.Join(w, "build-config"),
+	}
+	for _, d := range []string{b.dirs.layers, filepath.Join(b.dirs.platform, "env"), b.dirs.buildpacks} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -219,6 +235,9 @@ func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error)
 		{Source: b.dirs.layers, Destination: layersPath},
 		{Source: b.dirs.platform, Destination: platformPath, ReadOnly: true},
 		{Source: b.dirs.buildpacks, Destination: buildpacksPath, ReadOnly: true},
+	}
+	if b.req.InPlace != nil {
+		mounts = b.inPlaceMounts()
 	}
 	if err := volumeMountpoints(mounts, b.req.Volumes); err != nil {
 		return err

@@ -28,6 +28,9 @@ type buildInputs struct {
 // resolveInputs reads the builder (file or image), fetches its buildpacks and
 // those the request names, and decides the order.
 func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
+	if b.req.InPlace != nil {
+		return b.inPlaceInputs(ctx)
+	}
 	in := &buildInputs{}
 	fetchOpts := []distribution.Option{distribution.WithImageReader(b.o.reader), distribution.WithLogger(b.o.logger)}
 	var builderOrder distribution.Order

@@ -21,14 +21,14 @@ import (
 // prepareDirs copies the app, writes the platform and build-config env files
 // and hands the writable directories to the CNB user.
 func (b *building) prepareDirs(ctx context.Context) error {
+	if b.req.InPlace != nil {
+		return b.prepareInPlace()
+	}
 	var include, exclude []string
-	var env []string
 	if p := b.req.Project; p != nil {
 		include, exclude = p.Include, p.Exclude
-		for _, e := range p.Env {
-			env = append(env, e.Name+"="+e.Value)
-		}
 	}
+	env := b.projectEnv()
 	if err := project.CopyApp(ctx, b.req.AppDir, b.dirs.app, include, exclude); err != nil {
 		return fmt.Errorf("copying the app from %s: %w", b.req.AppDir, err)
 	}
@@ -42,25 +42,14 @@ func (b *building) prepareDirs(ctx context.Context) error {
 	if err := writeEnvFiles(filepath.Join(b.dirs.platform, "env"), append(env, b.req.Env...)); err != nil {
 		return err
 	}
-	if len(b.inputs.buildEnv) > 0 {
-		dir := filepath.Join(b.dirs.buildConfig, "env")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		for name, v := range b.inputs.buildEnv {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o644); err != nil {
-				return err
-			}
-		}
-	}
 	b.paths = lifecycle.Paths{
 		Layers:     lifecycle.Dir{Host: b.dirs.layers, Container: layersPath},
 		App:        lifecycle.Dir{Host: b.dirs.app, Container: workspacePath},
 		Platform:   lifecycle.Dir{Host: b.dirs.platform, Container: platformPath},
 		Buildpacks: lifecycle.Dir{Host: b.dirs.buildpacks, Container: buildpacksPath},
 	}
-	if len(b.inputs.buildEnv) > 0 {
-		b.paths.BuildConfig = b.dirs.buildConfig
+	if err := b.writeBuildConfig(); err != nil {
+		return err
 	}
 	if b.req.Rootless {
 		// The sandbox maps the invoking user to the CNB user: what this
@@ -68,6 +57,36 @@ func (b *building) prepareDirs(ctx context.Context) error {
 		return nil
 	}
 	return chownTree(b.uid, b.gid, b.dirs.app, b.dirs.layers)
+}
+
+// projectEnv is project.toml's build env as K=V.
+func (b *building) projectEnv() []string {
+	var env []string
+	if p := b.req.Project; p != nil {
+		for _, e := range p.Env {
+			env = append(env, e.Name+"="+e.Value)
+		}
+	}
+	return env
+}
+
+// writeBuildConfig writes the builder's operator env (builder.toml's
+// [[build.env]]) as <build-config>/env files, read by the phases only.
+func (b *building) writeBuildConfig() error {
+	if len(b.inputs.buildEnv) == 0 {
+		return nil
+	}
+	dir := filepath.Join(b.dirs.buildConfig, "env")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, v := range b.inputs.buildEnv {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o644); err != nil {
+			return err
+		}
+	}
+	b.paths.BuildConfig = b.dirs.buildConfig
+	return nil
 }
 
 // writeEnvFiles writes "K=V" settings as <dir>/K files holding V, the way
@@ -105,7 +124,7 @@ func chownTree(uid, gid int, roots ...string) error {
 // owner is who owns what the phases create for buildpacks: the CNB user as
 // root, nobody in particular rootless (the invoking user is the CNB user).
 func (b *building) owner() *lifecycle.Owner {
-	if b.req.Rootless {
+	if b.req.Rootless || b.req.InPlace != nil {
 		return nil
 	}
 	return &lifecycle.Owner{UID: b.uid, GID: b.gid}

@@ -28,6 +28,12 @@ const (
 // readStack reads the build image (its CNB user, environment and root
 // filesystem) and the run image (its target).
 func (b *building) readStack(ctx context.Context) error {
+	if b.req.InPlace != nil {
+		if err := b.inPlaceStack(); err != nil {
+			return err
+		}
+		return b.readRunImage(ctx)
+	}
 	build := b.req.BuilderImage
 	if b.inputs.buildImage != "" {
 		img, err := b.o.reader(ctx, b.inputs.buildImage)
@@ -54,7 +60,11 @@ func (b *building) readStack(ctx context.Context) error {
 			return err
 		}
 	}
+	return b.readRunImage(ctx)
+}
 
+// readRunImage reads the run image and the build's target from it.
+func (b *building) readRunImage(ctx context.Context) error {
 	runRef := b.inputs.runImages[0].Image
 	run, err := b.o.reader(ctx, runRef)
 	if err != nil {
