@@ -64,12 +64,16 @@ type Exporter struct {
 	// RunImage is the base. All of its layers, config and labels are kept.
 	RunImage v1.Image
 	// RunImageRef is recorded as runImage.reference: the run image by
-	// digest ("registry/run@sha256:…"). Empty: the manifest digest.
+	// digest ("registry/run@sha256:…", see RunImageReference). Empty: the
+	// manifest digest.
 	RunImageRef string
 	// RunImageName and RunImageMirrors are the run image as run.toml (or
-	// stack.toml) names it.
+	// stack.toml) names it: registry names only.
 	RunImageName    string
 	RunImageMirrors []string
+	// LocalRunImage is the run image's kiln-local name when it has no
+	// registry name, recorded in LabelLocalRunImage for kiln rebase.
+	LocalRunImage string
 
 	// Layers and App are the layers and app directories: Host is where
 	// kiln reads them, Container the path they have in the image (default

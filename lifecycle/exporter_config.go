@@ -139,6 +139,9 @@ func (x *exporting) labels(m BuildMetadata) (map[string]string, error) {
 		fmt.Fprintf(x.out, "Adding label '%s'\n", l.key)
 		out[l.key] = string(b)
 	}
+	if x.e.LocalRunImage != "" {
+		out[LabelLocalRunImage] = x.e.LocalRunImage
+	}
 	for _, l := range m.Labels {
 		fmt.Fprintf(x.out, "Adding label '%s'\n", l.Key)
 		out[l.Key] = l.Value

@@ -31,6 +31,7 @@ type layerSink interface {
 	Dir(name string, mode fs.FileMode, uid, gid int) error
 	File(name string, mode fs.FileMode, uid, gid int, size int64, r io.Reader) error
 	Symlink(name, target string, uid, gid int) error
+	SymlinkMode(name, target string, mode fs.FileMode, uid, gid int) error
 	Hardlink(name, target string, mode fs.FileMode, uid, gid int) error
 	Tree(ctx context.Context, src, dst string, uid, gid int) error
 }
@@ -96,6 +97,12 @@ func (f *fingerprinter) File(name string, mode fs.FileMode, uid, gid int, size i
 
 func (f *fingerprinter) Symlink(name, target string, uid, gid int) error {
 	f.head("symlink", name, 0, uid, gid)
+	f.str(target)
+	return nil
+}
+
+func (f *fingerprinter) SymlinkMode(name, target string, mode fs.FileMode, uid, gid int) error {
+	f.head("symlink-mode", name, mode, uid, gid)
 	f.str(target)
 	return nil
 }

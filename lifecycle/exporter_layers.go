@@ -230,7 +230,7 @@ func (x *exporting) configLayer(ctx context.Context) error {
 }
 
 // processTypesLayer adds a /cnb/process/<type> → launcher symlink per
-// process, root-owned; nothing when there are no processes.
+// process, root-owned, mode 0755 as the lifecycle writes them; nothing when there are no processes.
 func (x *exporting) processTypesLayer(ctx context.Context, procs []Process) error {
 	if len(procs) == 0 {
 		return nil
@@ -246,7 +246,7 @@ func (x *exporting) processTypesLayer(ctx context.Context, procs []Process) erro
 			if p.Type == "" || strings.ContainsAny(p.Type, `/><:|&\`) || p.Type == "." || p.Type == ".." {
 				return fmt.Errorf("invalid process type %q", p.Type)
 			}
-			if err := w.Symlink(path.Join(ProcessDir, p.Type), launcherPath, 0, 0); err != nil {
+			if err := w.SymlinkMode(path.Join(ProcessDir, p.Type), launcherPath, 0o755, 0, 0); err != nil { // the lifecycle's mode
 				return err
 			}
 		}

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/oci"
 )
 
 // The labels the exporter writes on the app image (CNB contract §3).
@@ -15,6 +19,11 @@ const (
 	LabelBuildMetadata = "io.buildpacks.build.metadata"
 	// LabelProjectMetadata holds ProjectMetadata ({} when there is none).
 	LabelProjectMetadata = "io.buildpacks.project.metadata"
+	// LabelLocalRunImage is kiln's own: the run image's name when it has
+	// only a kiln-local one (oci:…, docker-archive:…), which other platforms
+	// cannot read and runImage.image therefore never holds
+	// (distribution.LocalRunImageLabel on builders).
+	LabelLocalRunImage = "io.kilnbuild.run-image"
 )
 
 // LifecycleMetadata is the io.buildpacks.lifecycle.metadata label. Its JSON
@@ -184,4 +193,20 @@ func (m *LifecycleMetadata) LayerRoles() map[string]string {
 	add(m.Config.SHA, configLayerID)
 	add(m.ProcessTypes.SHA, processTypesLayerID)
 	return roles
+}
+
+// RunImageReference is what runImage.reference records for a run image read
+// by name: NAME@DIGEST (the repository with the manifest digest, as the spec
+// asks) for a registry image, the manifest digest alone for a layout or an
+// archive.
+func RunImageReference(img v1.Image, name string) (string, error) {
+	d, err := img.Digest()
+	if err != nil {
+		return "", fmt.Errorf("reading run image %s digest: %w", name, err)
+	}
+	ref, err := oci.ParseReference(name)
+	if err == nil && ref.Kind == oci.KindRegistry {
+		return ref.Name.Context().Digest(d.String()).String(), nil
+	}
+	return d.String(), nil
 }

@@ -8,11 +8,11 @@ import (
 )
 
 // BuildLabel is the io.buildpacks.build.metadata label: the group, the
-// launcher and the processes. "bom" is always present (null from Platform
-// API 0.9, as the lifecycle writes it) and the buildpacks carry no "api"
-// although the spec lists it.
+// launcher and the processes, as the lifecycle writes it: "bom" only below
+// Platform API 0.9 (the entries, or null), "processes" always a list ([]
+// when there are none), and buildpacks without the "api" the spec lists.
 type BuildLabel struct {
-	BOM                []any              `json:"bom"`
+	BOM                json.RawMessage    `json:"bom,omitempty"`
 	Buildpacks         []BuildLabelModule `json:"buildpacks"`
 	Extensions         []BuildLabelModule `json:"extensions,omitempty"`
 	Launcher           LauncherMetadata   `json:"launcher"`
@@ -110,8 +110,12 @@ type ProjectSource struct {
 
 // buildLabel derives the build label from metadata.toml's content.
 func buildLabel(m BuildMetadata, launcher LauncherMetadata, platform api.Version) BuildLabel {
-	// Empty lists stay nil and marshal as null, as the lifecycle's do.
-	l := BuildLabel{Launcher: launcher, DefaultProcessType: m.DefaultProcessType}
+	// An empty group stays nil (null); processes are [] as the lifecycle's
+	// builder always writes them.
+	l := BuildLabel{Launcher: launcher, DefaultProcessType: m.DefaultProcessType, Processes: []BuildLabelProc{}}
+	if platform.LessThan("0.9") {
+		l.BOM, _ = json.Marshal(m.BOM) // a slice of plain structs: cannot fail
+	}
 	for _, b := range m.Buildpacks {
 		l.Buildpacks = append(l.Buildpacks, BuildLabelModule{ID: b.ID, Version: b.Version, Homepage: b.Homepage})
 	}

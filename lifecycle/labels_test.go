@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/kilnbuild/kiln/lifecycle/api"
 )
@@ -91,11 +92,15 @@ func TestBuildLabel(t *testing.T) {
 		platform string
 		want     string
 	}{
-		{"0.13", `{"bom":null,"buildpacks":[{"id":"acme/node","version":"1.0.0","homepage":"https://h"}],` +
+		{"0.13", `{"buildpacks":[{"id":"acme/node","version":"1.0.0","homepage":"https://h"}],` +
 			`"launcher":{"version":"1","source":{"git":{"repository":"repo","commit":"c"}}},` +
 			`"processes":[{"type":"web","command":["node","app.js"],"args":["-p"],"direct":true,"buildpackID":"acme/node","exec-env":["production"]}],` +
 			`"buildpack-default-process-type":"web"}`},
-		{"0.9", `{"bom":null,"buildpacks":[{"id":"acme/node","version":"1.0.0","homepage":"https://h"}],` +
+		{"0.9", `{"buildpacks":[{"id":"acme/node","version":"1.0.0","homepage":"https://h"}],` +
+			`"launcher":{"version":"1","source":{"git":{"repository":"repo","commit":"c"}}},` +
+			`"processes":[{"type":"web","command":"node","args":["app.js","-p"],"direct":true,"buildpackID":"acme/node","exec-env":["production"]}],` +
+			`"buildpack-default-process-type":"web"}`},
+		{"0.8", `{"bom":null,"buildpacks":[{"id":"acme/node","version":"1.0.0","homepage":"https://h"}],` +
 			`"launcher":{"version":"1","source":{"git":{"repository":"repo","commit":"c"}}},` +
 			`"processes":[{"type":"web","command":"node","args":["app.js","-p"],"direct":true,"buildpackID":"acme/node","exec-env":["production"]}],` +
 			`"buildpack-default-process-type":"web"}`},
@@ -112,12 +117,13 @@ func TestBuildLabel(t *testing.T) {
 			t.Errorf("Platform %s: reading back: %v", tc.platform, err)
 		}
 	}
-	// No processes: null, as the lifecycle writes it.
+	// No processes: [], and no "bom" from Platform 0.9, as the lifecycle
+	// writes them.
 	b, err := json.Marshal(buildLabel(BuildMetadata{}, LauncherMetadata{}, api.MustParse("0.13")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"bom":null,"buildpacks":null,"launcher":{"version":"","source":{"git":{"repository":"","commit":""}}},"processes":null}`; string(b) != want {
+	if want := `{"buildpacks":null,"launcher":{"version":"","source":{"git":{"repository":"","commit":""}}},"processes":[]}`; string(b) != want {
 		t.Errorf("empty build label %s, want %s", b, want)
 	}
 }
@@ -137,6 +143,30 @@ func TestProjectMetadataLabel(t *testing.T) {
 		}
 		if string(b) != tc.want {
 			t.Errorf("got %s, want %s", b, tc.want)
+		}
+	}
+}
+
+// runImage.reference names a registry run image by repository and digest,
+// as the spec asks; a layout or archive by its digest alone.
+func TestRunImageReference(t *testing.T) {
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"registry.example/stacks/run:1": "registry.example/stacks/run@" + d.String(),
+		"run:1":                         "index.docker.io/library/run@" + d.String(),
+		"oci:stack:run":                 d.String(),
+		"docker-archive:run.tar":        d.String(),
+	} {
+		got, err := RunImageReference(img, name)
+		if err != nil || got != want {
+			t.Errorf("RunImageReference(%q) = %q, %v; want %q", name, got, err, want)
 		}
 	}
 }

@@ -49,7 +49,8 @@ func WriteBuildMetadata(path string, m BuildMetadata, platformAPI string) error 
 	if err != nil {
 		return err
 	}
-	f := metadataFile{DefaultProcessType: m.DefaultProcessType, Buildpacks: m.Buildpacks, Labels: m.Labels, Slices: m.Slices, BOM: m.BOM}
+	f := metadataFile{DefaultProcessType: m.DefaultProcessType, Buildpacks: m.Buildpacks, Labels: m.Labels, Slices: m.Slices, BOM: m.BOM,
+		Processes: []processEntry{}} // "processes = []" when there are none, as the lifecycle writes it
 	for _, p := range m.Processes {
 		e := processEntry{Type: p.Type, Command: p.Command, Args: p.Args, Direct: p.Direct,
 			BuildpackID: p.BuildpackID, WorkingDir: p.WorkingDir, ExecEnv: p.ExecEnv}

@@ -48,8 +48,9 @@ type LayerOptions struct {
 	Parents bool
 	// ModTime is the mtime of every entry; zero means Epoch.
 	ModTime time.Time
-	// Mode, when set, maps the on-disk mode of each entry added from a tree
-	// (name is the entry name) to the mode recorded; see NormalizedMode.
+	// Mode, when set, maps the on-disk mode of each entry added from a tree,
+	// and of every symlink (fs.ModeSymlink|0o777 before the mapping), to
+	// the mode recorded (name is the entry name); see NormalizedMode.
 	Mode func(name string, mode fs.FileMode) fs.FileMode
 	// MediaType of the layer; default types.OCILayer. Only gzip media types
 	// are written.
@@ -61,11 +62,14 @@ type LayerOptions struct {
 
 // NormalizedMode is a LayerOptions.Mode for builder and buildpack layers
 // (CNB contract §5.1): directories 0755, files 0755 when any execute bit is
-// set and 0644 otherwise; symlinks are unchanged.
+// set and 0644 otherwise, symlinks 0755 (pack normalises their 0777 as it
+// does any mode with an execute bit); devices and pipes are unchanged.
 func NormalizedMode(_ string, m fs.FileMode) fs.FileMode {
 	switch {
 	case m.IsDir():
 		return fs.ModeDir | 0o755
+	case m.Type() == fs.ModeSymlink:
+		return fs.ModeSymlink | 0o755
 	case m.Type() != 0:
 		return m
 	case m&0o111 != 0:

@@ -82,8 +82,19 @@ func (w *tarWriter) file(name string, mode fs.FileMode, uid, gid int, size int64
 	return nil
 }
 
+// symlink writes a symbolic link with mode 0777, as lstat reports links and
+// the lifecycle records them in app layers, or with what LayerOptions.Mode
+// makes of that.
 func (w *tarWriter) symlink(name, target string, uid, gid int) error {
-	hdr := w.header(tar.TypeSymlink, name, 0o777, uid, gid)
+	mode := fs.ModeSymlink | 0o777
+	if w.opts.Mode != nil {
+		mode = w.opts.Mode(name, mode)
+	}
+	return w.symlinkMode(name, target, mode, uid, gid)
+}
+
+func (w *tarWriter) symlinkMode(name, target string, mode fs.FileMode, uid, gid int) error {
+	hdr := w.header(tar.TypeSymlink, name, mode.Perm(), uid, gid)
 	hdr.Linkname = target
 	return w.tw.WriteHeader(hdr)
 }

@@ -158,7 +158,7 @@ func TestLayerFromDirEntries(t *testing.T) {
 		want: []header{
 			{"/cnb/buildpacks/acme_node/1.0", "", tar.TypeDir, 0o755, 0, 0, 0},
 			{"/cnb/buildpacks/acme_node/1.0/bin", "", tar.TypeDir, 0o755, 0, 0, 0},
-			{"/cnb/buildpacks/acme_node/1.0/bin/sh", "tool", tar.TypeSymlink, 0o777, 0, 0, 0},
+			{"/cnb/buildpacks/acme_node/1.0/bin/sh", "tool", tar.TypeSymlink, 0o755, 0, 0, 0}, // pack's mode for links
 			{"/cnb/buildpacks/acme_node/1.0/bin/tool", "", tar.TypeReg, 0o755, 0, 0, 18},
 			{"/cnb/buildpacks/acme_node/1.0/bin/tool2", "/cnb/buildpacks/acme_node/1.0/bin/tool", tar.TypeLink, 0o755, 0, 0, 0},
 			{"/cnb/buildpacks/acme_node/1.0/lib", "", tar.TypeDir, 0o755, 0, 0, 0},

@@ -74,9 +74,18 @@ func (w *LayerWriter) File(name string, mode fs.FileMode, uid, gid int, size int
 	return w.add(name, func(n string) error { return w.t.file(n, mode, uid, gid, size, r) })
 }
 
-// Symlink adds a symbolic link to target (stored as given).
+// Symlink adds a symbolic link to target (stored as given), mode 0777 (or
+// what LayerOptions.Mode makes of it).
 func (w *LayerWriter) Symlink(name, target string, uid, gid int) error {
 	return w.add(name, func(n string) error { return w.t.symlink(n, target, uid, gid) })
+}
+
+// SymlinkMode adds a symbolic link with the permission bits of mode, for
+// links whose recorded mode is fixed by a format rather than by a tree: the
+// lifecycle writes /cnb/process/<type> links 0755, pack the /lifecycle link
+// 0644.
+func (w *LayerWriter) SymlinkMode(name, target string, mode fs.FileMode, uid, gid int) error {
+	return w.add(name, func(n string) error { return w.t.symlinkMode(n, target, mode, uid, gid) })
 }
 
 // Hardlink adds a hard link to target, the name of an earlier entry of

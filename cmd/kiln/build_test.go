@@ -206,6 +206,34 @@ func TestBuildAndRun(t *testing.T) {
 	}
 }
 
+// Relative oci: references in builder.toml are taken relative to the file,
+// from any working directory, and the image records them as written: the
+// same build from elsewhere gives the same digest, and no name pack cannot
+// read ("oci:stack:run") reaches the lifecycle label.
+func TestBuildBuilderFileRelativeReferences(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
+	out, errOut, code := e.kiln(t, "build", "oci:out:app", "--builder", builder, "--path", e.app)
+	if code != 0 {
+		t.Fatalf("kiln build: exit %d\n%s\n%s", code, out, errOut)
+	}
+	t.Chdir(t.TempDir())
+	out2, errOut, code := e.kiln(t, "build", "oci:elsewhere:app", "--builder", builder, "--path", e.app)
+	if code != 0 {
+		t.Fatalf("kiln build from another directory: exit %d\n%s\n%s", code, out2, errOut)
+	}
+	if id := imagesLine(out); id == "" || id != imagesLine(out2) {
+		t.Errorf("built in the builder's directory: %q; elsewhere: %q; want the same image", id, imagesLine(out2))
+	}
+	cfg := configOf(t, readImage(t, "oci:elsewhere:app"))
+	if raw := cfg.Config.Labels[lifecycle.LabelLifecycleMetadata]; strings.Contains(raw, "oci:") {
+		t.Errorf("the lifecycle label names a local image: %s", raw)
+	}
+	if got := cfg.Config.Labels[lifecycle.LabelLocalRunImage]; got != "oci:stack:run" {
+		t.Errorf("%s = %q, want the run image as builder.toml names it", lifecycle.LabelLocalRunImage, got)
+	}
+}
+
 func TestBuildWalkthroughEmpty(t *testing.T) {
 	e := newBuildEnv(t)
 	builder := writeBuilder(t, e.dir, []string{"buildpacks/empty"}, "empty")

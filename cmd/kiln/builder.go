@@ -70,11 +70,14 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 	if cfg.BuildImage() == "" {
 		return fmt.Errorf("%s names no build image ([build] image or [stack] build-image)", config)
 	}
-	buildRef, err := oci.ParseReference(cfg.BuildImage())
+	buildRef, err := oci.ParseReference(cfg.ResolveImage(cfg.BuildImage()))
 	if err != nil {
 		return fmt.Errorf("%s: build image: %w", config, err)
 	}
-	buildRef = resolveConfigRef(buildRef, config)
+	if runs := cfg.RunImages(); len(runs) > 0 && len(distribution.RegistryRunImages(runs)) == 0 {
+		fmt.Fprintf(stderr, "Warning: %s: the run image %s has no registry name: kiln builds with this builder, pack cannot "+
+			"(give [[run.images]] a registry image, or a registry mirror)\n", config, runs[0].Image)
+	}
 	w, err := newDistWriter(g, stderr)
 	if err != nil {
 		return err

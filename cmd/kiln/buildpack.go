@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -161,17 +160,3 @@ func (w *distWriter) options(extra ...distribution.WriteOption) []distribution.W
 
 // close removes the work directory (and the layers written there).
 func (w *distWriter) close() { os.RemoveAll(w.work) }
-
-// resolveConfigRef makes a relative oci: or docker-archive: path in a
-// configuration file relative to the file's directory when it exists there,
-// as buildpack uris are.
-func resolveConfigRef(ref oci.Reference, configPath string) oci.Reference {
-	if ref.Kind == oci.KindRegistry || filepath.IsAbs(ref.Path) {
-		return ref
-	}
-	p := filepath.Join(filepath.Dir(configPath), ref.Path)
-	if _, err := os.Stat(p); err == nil {
-		ref.Path = p
-	}
-	return ref
-}

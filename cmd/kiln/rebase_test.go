@@ -189,7 +189,10 @@ func checkRebased(t *testing.T, got, app, oldRun, newRun v1.Image, sameDigests b
 		c = c.DeepCopy()
 		c.RootFS, c.History = v1.RootFS{}, nil
 		for k := range c.Config.Labels {
-			if k == lifecycle.LabelLifecycleMetadata || strings.HasPrefix(k, "io.buildpacks.stack.") || strings.HasPrefix(k, "io.buildpacks.base.") {
+			// A rebase onto a registry name records it in the lifecycle
+			// label, and kiln's record of a local name goes.
+			if k == lifecycle.LabelLifecycleMetadata || k == lifecycle.LabelLocalRunImage ||
+				strings.HasPrefix(k, "io.buildpacks.stack.") || strings.HasPrefix(k, "io.buildpacks.base.") {
 				delete(c.Config.Labels, k)
 			}
 		}
@@ -306,14 +309,16 @@ func TestRebaseChecks(t *testing.T) {
 			}
 		})
 	}
-	// Forced onto a new name, the image records that name.
+	// Forced onto a new name, the image records that name: a local one in
+	// kiln's own label only, where other platforms do not look.
 	cfg := configOf(t, readImage(t, "oci:out:checked"))
 	meta, _, err := lifecycle.ParseLifecycleMetadata(cfg.Config.Labels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if meta.RunImage.Image != "oci:stack:run2" || meta.Stack == nil || meta.Stack.RunImage.Image != "oci:stack:run2" {
-		t.Errorf("forced rebase onto oci:stack:run2 recorded %+v, stack %+v", meta.RunImage, meta.Stack)
+	if local := cfg.Config.Labels[lifecycle.LabelLocalRunImage]; local != "oci:stack:run2" || meta.RunImage.Image != "" ||
+		meta.Stack == nil || meta.Stack.RunImage.Image != "" {
+		t.Errorf("forced rebase onto oci:stack:run2 recorded %q, %+v, stack %+v", local, meta.RunImage, meta.Stack)
 	}
 }
 

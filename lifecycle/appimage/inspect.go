@@ -138,6 +138,9 @@ func Inspect(img v1.Image) (*ImageInfo, error) {
 	if info.RunImage.Image == "" && meta.Stack != nil {
 		info.RunImage.Image, info.RunImage.Mirrors = meta.Stack.RunImage.Image, meta.Stack.RunImage.Mirrors
 	}
+	if info.RunImage.Image == "" {
+		info.RunImage.Image = labels[lifecycle.LabelLocalRunImage] // kiln's record of a local run image
+	}
 	if err := info.readBuildLabel(labels[lifecycle.LabelBuildMetadata], cf.Config.Entrypoint, cf.Config.WorkingDir); err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func (r *Rebaser) run(ctx context.Context) (v1.Image, RebaseReport, error) {
 
 	name := r.RunImage
 	if name == "" {
-		if name = recordedRunImage(&meta, r.Registry); name == "" {
+		if name = recordedRunImage(&meta, appCfg.Config.Labels[lifecycle.LabelLocalRunImage], r.Registry); name == "" {
 			return nil, RebaseReport{}, ErrNoRunImage
 		}
 	}
@@ -144,12 +144,19 @@ func (r *Rebaser) run(ctx context.Context) (v1.Image, RebaseReport, error) {
 	if b.created.IsZero() {
 		b.created = appCfg.Created.Time
 	}
-	if report.RunImageReference, err = runImageReference(base, name); err != nil {
+	if report.RunImageReference, err = lifecycle.RunImageReference(base, name); err != nil {
 		return nil, RebaseReport{}, err
 	}
 	labelEdit := runImageEdit{reference: report.RunImageReference}
 	if !recorded {
-		labelEdit.name = name
+		// A registry name goes where other platforms read it; a kiln-local
+		// one only in kiln's own label.
+		labelEdit.local, labelEdit.setLocal = "", true
+		if ref, err := oci.ParseReference(name); err == nil && ref.Kind == oci.KindRegistry {
+			labelEdit.name = name
+		} else {
+			labelEdit.local = name
+		}
 	}
 	img, err := b.image(labelEdit, &report)
 	if err != nil {
@@ -185,28 +192,16 @@ func appPlatformAPI(env []string) api.Version {
 	return api.Version{Major: 0, Minor: 7}
 }
 
-// runImageReference is what runImage.reference records for the run image
-// read by name: NAME@DIGEST for a registry image, the manifest digest
-// otherwise (as the exporter records layouts and archives).
-func runImageReference(img v1.Image, name string) (string, error) {
-	d, err := img.Digest()
-	if err != nil {
-		return "", fmt.Errorf("reading run image %s digest: %w", name, err)
-	}
-	ref, err := oci.ParseReference(name)
-	if err == nil && ref.Kind == oci.KindRegistry {
-		return ref.Name.Context().Digest(d.String()).String(), nil
-	}
-	return d.String(), nil
-}
-
 // recordedRunImage is the run image the metadata m names: runImage.image (or
-// the deprecated stack.runImage.image), or the first of its mirrors on
-// registry when there is one there.
-func recordedRunImage(m *lifecycle.LifecycleMetadata, registry string) string {
+// the deprecated stack.runImage.image, or else the kiln-local name local),
+// or the first of its mirrors on registry when there is one there.
+func recordedRunImage(m *lifecycle.LifecycleMetadata, local, registry string) string {
 	image, mirrors := m.RunImage.Image, m.RunImage.Mirrors
 	if image == "" && m.Stack != nil {
 		image, mirrors = m.Stack.RunImage.Image, m.Stack.RunImage.Mirrors
+	}
+	if image == "" {
+		image = local
 	}
 	if registry == "" {
 		return image

@@ -37,9 +37,10 @@ func checkRebase(api api.Version, app, base *v1.ConfigFile, meta lifecycle.Lifec
 	if err := checkTarget(app, base); err != nil {
 		failed = append(failed, fmt.Errorf("%w: run image %s: %v", ErrTargetMismatch, runImage, err))
 	}
-	if !records(&meta, runImage) {
+	local := app.Config.Labels[lifecycle.LabelLocalRunImage]
+	if !records(&meta, local, runImage) {
 		failed = append(failed, fmt.Errorf("%w: %s is not among %s (a new name needs force)",
-			ErrRunImageNotRecorded, runImage, strings.Join(meta.RunImageNames(), ", ")))
+			ErrRunImageNotRecorded, runImage, strings.Join(recordedNames(&meta, local), ", ")))
 	}
 	return failed
 }
@@ -91,14 +92,24 @@ func missingMixins(appLabel, baseLabel string) []string {
 
 // records reports whether the metadata m names the run image n, compared
 // by name: the tag kept, a digest dropped.
-func records(m *lifecycle.LifecycleMetadata, n string) bool {
+func records(m *lifecycle.LifecycleMetadata, local, n string) bool {
 	want := comparableImageName(n)
-	for _, have := range m.RunImageNames() {
+	for _, have := range recordedNames(m, local) {
 		if comparableImageName(have) == want {
 			return true
 		}
 	}
 	return false
+}
+
+// recordedNames are the run image names the label records, and the
+// kiln-local one of LabelLocalRunImage.
+func recordedNames(m *lifecycle.LifecycleMetadata, local string) []string {
+	names := m.RunImageNames()
+	if local != "" {
+		names = append(names, local)
+	}
+	return names
 }
 
 // comparableImageName normalises an image name for comparison: registry

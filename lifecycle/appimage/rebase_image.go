@@ -132,6 +132,12 @@ func (b *rebasing) config(edit runImageEdit, baseLayers, kept int) (*v1.ConfigFi
 		return nil, err
 	}
 	labels[lifecycle.LabelLifecycleMetadata] = raw
+	if edit.setLocal {
+		delete(labels, lifecycle.LabelLocalRunImage)
+		if edit.local != "" {
+			labels[lifecycle.LabelLocalRunImage] = edit.local
+		}
+	}
 	cfg.Config.Labels = labels
 	return cfg, nil
 }
@@ -158,6 +164,12 @@ func rebasedHistory(base []v1.History, baseLayers int, app []v1.History, oldBase
 			if !app[i].EmptyLayer {
 				seen++
 			}
+		}
+		// The old base's empty-layer entries after its last layer (ENV,
+		// LABEL, …) are its own: the new base brings its own, and keeping
+		// them would add a copy at every rebase.
+		for i < len(app) && app[i].EmptyLayer {
+			i++
 		}
 		above = app[i:]
 	} else {

@@ -18,6 +18,10 @@ import (
 type runImageEdit struct {
 	topLayer, reference string
 	name                string
+	// local replaces the LabelLocalRunImage label when setLocal is set
+	// ("" removes it).
+	local    string
+	setLocal bool
 }
 
 // apply returns the edited label.

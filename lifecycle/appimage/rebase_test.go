@@ -426,15 +426,102 @@ func TestRebaserMissingMetadata(t *testing.T) {
 func TestRecordedRunImage(t *testing.T) {
 	m := lifecycle.LifecycleMetadata{RunImage: lifecycle.RunImageForRebase{Image: "a.example/run:1", Mirrors: []string{"b.example/run:1", "c.example/run:1"}}}
 	for registry, want := range map[string]string{"": "a.example/run:1", "c.example": "c.example/run:1", "z.example": "a.example/run:1"} {
-		if got := recordedRunImage(&m, registry); got != want {
+		if got := recordedRunImage(&m, "", registry); got != want {
 			t.Errorf("recordedRunImage(%q) = %q, want %q", registry, got, want)
 		}
 	}
 	old := lifecycle.LifecycleMetadata{Stack: &lifecycle.StackRunImageLabel{RunImage: lifecycle.RunImageName{Image: "oci:stack:run"}}}
-	if got := recordedRunImage(&old, ""); got != "oci:stack:run" {
+	if got := recordedRunImage(&old, "", ""); got != "oci:stack:run" {
 		t.Errorf("from the stack label: %q", got)
 	}
-	if !records(&old, "oci:./stack:run") || records(&old, "oci:stack:other") {
+	if !records(&old, "", "oci:./stack:run") || records(&old, "", "oci:stack:other") {
 		t.Error("layout names are compared by clean path and tag")
 	}
+	// A kiln-local name is recorded only in kiln's own label.
+	none := lifecycle.LifecycleMetadata{Stack: &lifecycle.StackRunImageLabel{}}
+	if got := recordedRunImage(&none, "oci:stack:run", ""); got != "oci:stack:run" {
+		t.Errorf("from %s: %q", lifecycle.LabelLocalRunImage, got)
+	}
+	if !records(&none, "oci:stack:run", "oci:./stack:run") {
+		t.Errorf("the name in %s is not taken as recorded", lifecycle.LabelLocalRunImage)
+	}
+}
+
+// Rebasing onto the run image the app already has changes nothing: the
+// same digest, however often, and the run image's empty-layer history
+// entries (ENV, LABEL and the like) are not added again.
+func TestRebaserSameRunImageIsIdempotent(t *testing.T) {
+	// Docker types throughout, as random layers have them.
+	run := runImageFixture(t, 2, types.DockerManifestSchema2, nil, func(cf *v1.ConfigFile) {
+		cf.History = []v1.History{{CreatedBy: "layer 1"}, {CreatedBy: "layer 2"}, {CreatedBy: "ENV PATH", EmptyLayer: true}}
+	})
+	runDigest, err := run.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := appImageFixture(t, run, "0.13", "registry.example/run:1", nil)
+	// As the exporter writes it: the run image by name and digest, every
+	// history entry stamped.
+	app = exported(t, app, "registry.example/run@"+runDigest.String())
+	images := map[string]v1.Image{"registry.example/run:1": run}
+	read := func(_ context.Context, ref string) (v1.Image, error) { return images[ref], nil }
+
+	once, _, err := (&Rebaser{App: app, ReadImage: read}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, _, err := (&Rebaser{App: once, ReadImage: read}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range []v1.Image{once, twice} {
+		if got, want := digest(t, img), digest(t, app); got != want {
+			t.Errorf("rebased onto its own run image: %s, want the app's %s", got, want)
+		}
+	}
+	cf, err := twice.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cf.History) != 6 {
+		t.Errorf("history has %d entries after two rebases, want 6 (3 run image, 3 app): %+v", len(cf.History), cf.History)
+	}
+}
+
+// exported sets runImage.reference in img's lifecycle label and stamps
+// every history entry with the epoch, as the exporter does.
+func exported(t *testing.T, img v1.Image, ref string) v1.Image {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, _, err := lifecycle.ParseLifecycleMetadata(cf.Config.Labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta.RunImage.Reference = ref
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.Config.Labels[lifecycle.LabelLifecycleMetadata] = string(raw)
+	for i := range cf.History {
+		cf.History[i].Created = v1.Time{Time: oci.Epoch}
+	}
+	out, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func digest(t *testing.T, img v1.Image) v1.Hash {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -26,6 +26,9 @@ type BuilderImage struct {
 	// the metadata's images (or stack.runImage), else /cnb/run.toml (or
 	// /cnb/stack.toml).
 	RunImages []RunImage
+	// LocalRunImage is the default run image when it has only a kiln-local
+	// name (LocalRunImageLabel), which RunImages never holds; "" otherwise.
+	LocalRunImage string
 	// StackID and Mixins are the deprecated stack labels (empty when absent).
 	StackID string
 	Mixins  []string
@@ -68,11 +71,12 @@ func readBuilderImage(ctx context.Context, img v1.Image) (*BuilderImage, error) 
 	}
 	labels := cf.Config.Labels
 	b := &BuilderImage{
-		StackID:  labels[StackIDLabel],
-		Env:      cf.Config.Env,
-		User:     cf.Config.User,
-		Platform: v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant},
-		Distro:   Distro{Name: labels[DistroNameLabel], Version: labels[DistroVersionLabel]},
+		StackID:       labels[StackIDLabel],
+		LocalRunImage: labels[LocalRunImageLabel],
+		Env:           cf.Config.Env,
+		User:          cf.Config.User,
+		Platform:      v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant},
+		Distro:        Distro{Name: labels[DistroNameLabel], Version: labels[DistroVersionLabel]},
 	}
 	raw, ok := labels[BuilderMetadataLabel]
 	if !ok {
@@ -198,7 +202,9 @@ func (b *BuilderImage) parseFiles(files map[string][]byte) error {
 		if err := toml.Unmarshal(data, &f); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrNotBuilder, runPath, err)
 		}
-		b.RunImages = f.Images
+		if len(f.Images) > 0 {
+			b.RunImages = f.Images
+		}
 	}
 	if data, ok := files[stackPath]; ok && len(b.RunImages) == 0 {
 		var f struct {

@@ -102,7 +102,7 @@ func (b *builderParts) lifecycleLayer(lo oci.LayerOptions) (v1.Layer, error) {
 		err = w.File(lifecycleDir+"/launcher", 0o755, 0, 0, int64(len(launcher)), bytes.NewReader(launcher))
 	}
 	if err == nil {
-		err = w.Symlink(compatLifecycleDir, lifecycleDir, 0, 0)
+		err = w.SymlinkMode(compatLifecycleDir, lifecycleDir, 0o644, 0, 0) // pack's mode for it
 	}
 	if err != nil {
 		_ = w.Abort()
@@ -147,14 +147,22 @@ func (b *builderParts) configFiles() (map[string][]byte, error) {
 			return nil, err
 		}
 	}
+	recorded := RegistryRunImages(b.runImages)
+	var first RunImage
+	if len(recorded) > 0 {
+		first = recorded[0]
+	}
 	if err := encodeTOML(files, stackPath, struct {
 		RunImage RunImage `toml:"run-image"`
-	}{b.runImages[0]}); err != nil {
+	}{first}); err != nil {
 		return nil, err
+	}
+	if recorded == nil {
+		recorded = []RunImage{} // "images = []": pack and the lifecycle read it as no run image
 	}
 	if err := encodeTOML(files, runPath, struct {
 		Images []RunImage `toml:"images"`
-	}{b.runImages}); err != nil {
+	}{recorded}); err != nil {
 		return nil, err
 	}
 	env, err := b.cfg.BuildEnvFiles()
@@ -179,14 +187,17 @@ func encodeTOML(files map[string][]byte, name string, v any) error {
 // labels are the builder's labels (CNB contract §5.1).
 func (b *builderParts) labels(bpLayers, extLayers LayersMetadata) (map[string]string, error) {
 	m := b.mods
+	recorded := RegistryRunImages(b.runImages)
 	md := BuilderMetadata{
 		Description: b.cfg.Description,
-		Buildpacks:  moduleInfos(m.buildpacks.All),
-		Extensions:  moduleInfos(m.extensions.All),
-		Stack:       StackMetadata{RunImage: b.runImages[0]},
+		Buildpacks:  moduleInfos(configOrder(m.buildpacks)),
+		Extensions:  moduleInfos(configOrder(m.extensions)),
 		Lifecycle:   b.lc.md,
 		CreatedBy:   b.o.creator,
-		Images:      b.runImages,
+		Images:      recorded,
+	}
+	if len(recorded) > 0 {
+		md.Stack.RunImage = recorded[0]
 	}
 	values := map[string]any{
 		BuilderMetadataLabel: md,
@@ -196,12 +207,14 @@ func (b *builderParts) labels(bpLayers, extLayers LayersMetadata) (map[string]st
 	if len(b.cfg.Order) > 0 {
 		values[BuildpackOrderLabel] = b.cfg.Order
 	}
-	if len(m.extensions.All) > 0 {
-		values[ExtensionLayersLabel] = extLayers
+	// pack writes both extension labels on every builder: {} and null when
+	// there are no extensions, and no "optional" in the order (extensions
+	// always are).
+	if extLayers == nil {
+		extLayers = LayersMetadata{}
 	}
-	if len(b.cfg.OrderExtensions) > 0 {
-		values[OrderExtensionsLabel] = b.cfg.OrderExtensions
-	}
+	values[ExtensionLayersLabel] = extLayers
+	values[OrderExtensionsLabel] = withoutOptional(b.cfg.OrderExtensions)
 	if len(m.system.Pre.Buildpacks)+len(m.system.Post.Buildpacks) > 0 {
 		values[SystemLabel] = SystemMetadata{Pre: SystemModules{Buildpacks: m.system.Pre.Buildpacks},
 			Post: SystemModules{Buildpacks: m.system.Post.Buildpacks}}
@@ -213,7 +226,46 @@ func (b *builderParts) labels(bpLayers, extLayers LayersMetadata) (map[string]st
 	if b.bi.setStackID {
 		labels[StackIDLabel] = b.bi.stackID
 	}
+	if local := LocalRunImage(b.runImages); local != "" {
+		labels[LocalRunImageLabel] = local
+	}
 	return labels, nil
+}
+
+// withoutOptional is o with every optional flag cleared.
+func withoutOptional(o Order) Order {
+	if o == nil {
+		return nil
+	}
+	out := make(Order, len(o))
+	for i, e := range o {
+		group := slices.Clone(e.Group)
+		for j := range group {
+			group[j].Optional = false
+		}
+		out[i] = OrderEntry{Group: group}
+	}
+	return out
+}
+
+// configOrder lists fetched modules as pack lists them in the builder
+// metadata: in builder.toml order, each buildpackage's main buildpack
+// followed by the others it holds sorted by id then version. As in pack, a
+// module named twice is listed twice.
+func configOrder(bps *Buildpacks) []Descriptor {
+	var out []Descriptor
+	for _, f := range bps.Fetched {
+		out = append(out, f.Main)
+		var deps []Descriptor
+		for _, d := range f.Buildpacks {
+			if d.FullName() != f.Main.FullName() {
+				deps = append(deps, d)
+			}
+		}
+		sortDescriptors(deps)
+		out = append(out, deps...)
+	}
+	return out
 }
 
 func moduleInfos(ds []Descriptor) []ModuleInfo {

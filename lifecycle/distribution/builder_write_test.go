@@ -94,8 +94,10 @@ func TestCreateBuilder(t *testing.T) {
 	fixture := func(id, version string) ModuleInfo { return ModuleInfo{ID: id, Version: version, Name: "Fixture"} }
 	wantMD := BuilderMetadata{
 		Description: "a test builder",
-		Buildpacks:  []ModuleInfo{fixture("acme/a", "1.0.0"), fixture("acme/b", "2.0.0"), fixture("acme/meta", "0.1.0")},
-		Stack:       StackMetadata{RunImage: runImages[0]},
+		// pack's order: builder.toml's, a package's main buildpack before
+		// the others it holds (sorted).
+		Buildpacks: []ModuleInfo{fixture("acme/meta", "0.1.0"), fixture("acme/a", "1.0.0"), fixture("acme/b", "2.0.0")},
+		Stack:      StackMetadata{RunImage: runImages[0]},
 		Lifecycle: LifecycleMetadata{Version: DefaultLifecycleVersion,
 			API: LifecycleAPI{Buildpack: "0.2", Platform: "0.7"},
 			APIs: LifecycleAPIs{
@@ -117,6 +119,13 @@ func TestCreateBuilder(t *testing.T) {
 	}
 	if got := labels[MixinsLabel]; got != "null" {
 		t.Errorf("%s = %s", MixinsLabel, got)
+	}
+	// The extension labels pack writes on a builder without extensions.
+	if got := labels[ExtensionLayersLabel]; got != "{}" {
+		t.Errorf("%s = %q, want {} as pack writes it", ExtensionLayersLabel, got)
+	}
+	if got, ok := labels[OrderExtensionsLabel]; got != "null" || !ok {
+		t.Errorf("%s = %q (present %v), want null as pack writes it", OrderExtensionsLabel, got, ok)
 	}
 
 	layers, err := img.Layers()
@@ -166,6 +175,7 @@ func TestCreateBuilder(t *testing.T) {
 			Platform:   v1.Platform{OS: "linux", Architecture: "amd64"},
 			Distro:     Distro{Name: "debian", Version: "12"},
 			Buildpacks: bpLayers,
+			Extensions: LayersMetadata{},
 		}
 		if diff := cmp.Diff(want, b); diff != "" {
 			t.Errorf("ReadBuilderImage (-want +got):\n%s", diff)
@@ -228,7 +238,7 @@ func checkLifecycleLayer(t *testing.T, l v1.Layer, arch string) {
 	want := []header{
 		{Name: "/cnb/lifecycle", Mode: 0o755, Type: tar.TypeDir},
 		{Name: "/cnb/lifecycle/launcher", Mode: 0o755, Type: tar.TypeReg, Body: "launcher for " + arch},
-		{Name: "/lifecycle", Mode: 0o777, Type: tar.TypeSymlink, Linkname: "/cnb/lifecycle"},
+		{Name: "/lifecycle", Mode: 0o644, Type: tar.TypeSymlink, Linkname: "/cnb/lifecycle"}, // pack's mode
 	}
 	if diff := cmp.Diff(want, layerHeaders(t, l)); diff != "" {
 		t.Errorf("lifecycle layer (-want +got):\n%s", diff)
@@ -376,7 +386,7 @@ func TestCreateBuilderLifecycleArchive(t *testing.T) {
 	for _, b := range lifecycleBinaries {
 		wantEntries = append(wantEntries, "/cnb/lifecycle/"+b+" 755")
 	}
-	wantEntries = append(wantEntries, "/lifecycle 777")
+	wantEntries = append(wantEntries, "/lifecycle 644")
 	if diff := cmp.Diff(wantEntries, got); diff != "" {
 		t.Errorf("lifecycle layer (-want +got):\n%s", diff)
 	}
@@ -451,5 +461,99 @@ func TestCreateBuilderExtensionsAndSystem(t *testing.T) {
 	}
 	if got := testutil.Tree(t, filepath.Join(dst, "acme_ext", "0.1.0"))["bin/generate"]; got != "-rwxr-xr-x #!/bin/sh\n" {
 		t.Errorf("bin/generate laid out as %q", got)
+	}
+}
+
+// The builder metadata lists buildpacks in builder.toml's order, as pack
+// does, not sorted.
+func TestCreateBuilderListsBuildpacksInConfigOrder(t *testing.T) {
+	a, b, _ := fixtureSet(t)
+	dir := t.TempDir()
+	path := testutil.WriteFile(t, filepath.Join(dir, "builder.toml"), `
+[[buildpacks]]
+uri = "`+b+`"
+[[buildpacks]]
+uri = "`+a+`"
+[[order]]
+  [[order.group]]
+  id = "acme/a"
+[build]
+image = "build-image"
+[[run.images]]
+image = "example.com/run:1"
+`)
+	cfg, err := ReadBuilderConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := createTestBuilder(t, cfg, testBuildImage(t, testStack()))
+	bi, err := ReadBuilderImage(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range bi.Metadata.Buildpacks {
+		got = append(got, m.ID)
+	}
+	if want := []string{"acme/b", "acme/a"}; !cmp.Equal(got, want) {
+		t.Errorf("metadata buildpacks %v, want builder.toml's order %v", got, want)
+	}
+}
+
+// A run image with only a kiln-local name is recorded in kiln's own label:
+// the names pack reads stay registry names (pack refuses "oci:stack:run"),
+// a registry mirror standing in for the local name when there is one.
+func TestCreateBuilderLocalRunImage(t *testing.T) {
+	ctx := context.Background()
+	a, _, _ := fixtureSet(t)
+	for _, tc := range []struct {
+		name, run    string
+		wantRecorded []RunImage
+	}{
+		{"local only", `image = "oci:stack:run"`, nil},
+		{"local with a registry mirror", `image = "oci:stack:run"
+mirrors = ["docker-archive:run.tar", "registry.example/run:1", "mirror.example/run:1"]`,
+			[]RunImage{{Image: "registry.example/run:1", Mirrors: []string{"mirror.example/run:1"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := testutil.WriteFile(t, filepath.Join(t.TempDir(), "builder.toml"), `
+[[buildpacks]]
+uri = "`+a+`"
+[[order]]
+  [[order.group]]
+  id = "acme/a"
+[build]
+image = "build-image"
+[[run.images]]
+`+tc.run+"\n")
+			cfg, err := ReadBuilderConfig(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := createTestBuilder(t, cfg, testBuildImage(t, testStack()))
+			labels := configLabels(t, img)
+			if got := labels[LocalRunImageLabel]; got != "oci:stack:run" {
+				t.Errorf("%s = %q, want the local name as written", LocalRunImageLabel, got)
+			}
+			if strings.Contains(labels[BuilderMetadataLabel], "oci:") || strings.Contains(labels[BuilderMetadataLabel], "docker-archive:") {
+				t.Errorf("builder metadata names a local image: %s", labels[BuilderMetadataLabel])
+			}
+			files, err := readImageFiles(ctx, img, []string{runPath, stackPath})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{runPath, stackPath} {
+				if strings.Contains(string(files[f]), "oci:") {
+					t.Errorf("%s names a local image:\n%s", f, files[f])
+				}
+			}
+			bi, err := ReadBuilderImage(ctx, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantRecorded, bi.RunImages); diff != "" || bi.LocalRunImage != "oci:stack:run" {
+				t.Errorf("read back: local %q, run images (-want +got):\n%s", bi.LocalRunImage, diff)
+			}
+		})
 	}
 }

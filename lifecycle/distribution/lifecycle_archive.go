@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -167,7 +168,7 @@ func writeLifecycleBinaries(w *oci.LayerWriter, file string) error {
 		case tar.TypeReg:
 			return w.File(dst, 0o755, 0, 0, hdr.Size, r)
 		case tar.TypeSymlink:
-			return w.Symlink(dst, hdr.Linkname, 0, 0)
+			return w.SymlinkMode(dst, hdr.Linkname, fs.FileMode(hdr.Mode).Perm(), 0, 0) // the archive's mode, as pack keeps it
 		}
 		return nil
 	})

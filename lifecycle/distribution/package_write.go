@@ -22,7 +22,9 @@ import (
 // id@version, and the io.buildpacks.buildpackage.metadata and
 // io.buildpacks.buildpack.layers labels (io.buildpacks.extension.* for an
 // extension). The image has Docker v2 media types, as pack's; its config's
-// os/architecture come from [[targets]] or [platform]. The same inputs give
+// os/architecture come from [[targets]] or [platform], or, for a
+// buildpack that is not a composite, from its buildpack.toml [[targets]]
+// as pack takes them. The same inputs give
 // the same digest.
 //
 // The composite orders are checked as pack checks them (versions given,
@@ -60,6 +62,9 @@ func PackageBuildpack(ctx context.Context, cfg *PackageConfig, opts ...WriteOpti
 	bps, err := FetchBuildpacks(ctx, locators, filepath.Join(stage, "modules"), fetchOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("packaging %s: %w", main, err)
+	}
+	if len(cfg.Targets) == 0 {
+		platform = mainPlatform(platform, bps.Fetched[0].Main)
 	}
 	img, err := packageImage(ctx, bps, kind, platform, o)
 	if err != nil {
@@ -124,6 +129,30 @@ func (c *PackageConfig) imagePlatform() (v1.Platform, error) {
 		return v1.Platform{}, fmt.Errorf("%w: %s buildpackages are not supported", ErrInvalidConfig, p.OS)
 	}
 	return p, nil
+}
+
+// mainPlatform is the platform of a buildpackage whose package.toml names
+// no targets: pack then takes the [[targets]] of the buildpack's own
+// buildpack.toml (a composite's come from package.toml only), so that the
+// .cnb records the architecture it was written for. Targets of several
+// os/arch/variant combinations leave p as it is: pack would write one file
+// per platform, kiln writes one without an architecture.
+func mainPlatform(p v1.Platform, main Descriptor) v1.Platform {
+	if len(main.Order) > 0 || len(main.Targets) == 0 {
+		return p
+	}
+	var found v1.Platform
+	for i, t := range main.Targets {
+		tp := v1.Platform{OS: t.OS, Architecture: t.Arch, Variant: t.Variant}
+		if tp.OS == "" {
+			tp.OS = p.OS
+		}
+		if tp.OS != p.OS || (i > 0 && platformString(tp) != platformString(found)) {
+			return p
+		}
+		found = tp
+	}
+	return found
 }
 
 // emptyImage is an image without layers, with Docker v2 media types (as

@@ -31,7 +31,7 @@ func wantBuildpackLayer(id, version string, composite bool) []string {
 	}
 	want = append(want, v+"/buildpack.toml 644 file")
 	if !composite {
-		want = append(want, v+"/share 755 dir", v+"/share/data.txt 644 file", v+"/share/link 777 link")
+		want = append(want, v+"/share 755 dir", v+"/share/data.txt 644 file", v+"/share/link 755 link") // pack normalises link modes too
 	}
 	return want
 }
@@ -62,6 +62,11 @@ func TestPackageBuildpack(t *testing.T) {
 	}
 	cnb := filepath.Join(out, "meta.cnb")
 	img := packageTo(t, cfg, cnb)
+	// A buildpack packaged without package.toml targets records the
+	// platform of its buildpack.toml [[targets]], as pack does.
+	if cf, err := bImg.ConfigFile(); err != nil || cf.OS != "linux" || cf.Architecture != "amd64" {
+		t.Errorf("b.cnb config os/arch: %+v %v; want linux/amd64 from buildpack.toml", cf, err)
+	}
 
 	if mt, err := img.MediaType(); err != nil || mt != types.DockerManifestSchema2 {
 		t.Errorf("media type %s, %v; want Docker v2 as pack", mt, err)
@@ -194,8 +199,8 @@ func TestPackageBuildpack(t *testing.T) {
 
 // The digests of the fixture composite's buildpackage and .cnb file.
 const (
-	goldenPackageDigest = "sha256:5bd6a05003e686955ce842700c12af45b03e019d306bf6795a0922868618401e"
-	goldenCNBDigest     = "sha256:0d935dd726db8c8805cfe0263abf277e0a77e5ab90705f421b4d9587644a2afb"
+	goldenPackageDigest = "sha256:b5fb573a995304cd96038d4de4c327784d2c70c753cd4e7c3ce39b92936cf874"
+	goldenCNBDigest     = "sha256:b710d33917dfef8e33137aed2fe02079543e3693b8186ca659baf88fb9a55608"
 )
 
 func mustDiffID(t *testing.T, l v1.Layer) v1.Hash {

@@ -156,6 +156,7 @@ type building struct {
 	gid      int
 	env      []string // the build container's environment
 	run      v1.Image
+	runRef   string // runImage.reference: the run image by digest
 	target   lifecycle.TargetData
 	group    lifecycle.DetectResult
 	analysis lifecycle.Analysis

@@ -120,6 +120,7 @@ func (b *building) inPlaceInputs(ctx context.Context) (*buildInputs, error) {
 	if b.req.RunImage != "" {
 		in.runImages = []distribution.RunImage{{Image: b.req.RunImage}}
 	}
+	in.localRun = distribution.LocalRunImage(in.runImages)
 	if len(in.runImages) == 0 {
 		return nil, fmt.Errorf("%w (the builder's /cnb/run.toml and /cnb/stack.toml name no run image: give one)", ErrNoBuilder)
 	}

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,15 @@ var ErrNoBuilder = errors.New("no builder: give a builder.toml or builder image,
 // stack images, the buildpacks laid out, and the order to detect.
 type buildInputs struct {
 	buildImage string
-	runImages  []distribution.RunImage
+	// runImages are the run images as the builder names them, the default
+	// first; localRun is the default's kiln-local name (oci:…,
+	// docker-archive:…) when it has one, which is read instead and recorded
+	// only in kiln's own label.
+	runImages []distribution.RunImage
+	localRun  string
+	// resolve maps a name builder.toml gives to the reference read (a
+	// relative layout path is taken relative to the file); nil: as given.
+	resolve    func(string) string
 	stackID    string
 	buildpacks *distribution.Buildpacks
 	order      lifecycle.Order
@@ -48,6 +57,8 @@ func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
 		}
 		in.buildpacks = &distribution.Buildpacks{Dir: b.dirs.buildpacks, All: descs}
 		builderOrder, in.runImages, in.stackID = bi.Order, bi.RunImages, bi.StackID
+		// Builders of older kiln versions record local names as names.
+		in.localRun = cmp.Or(bi.LocalRunImage, distribution.LocalRunImage(bi.RunImages))
 	case b.req.Builder != nil:
 		c := b.req.Builder
 		bps, err := distribution.FetchModules(ctx, c.Buildpacks, b.dirs.buildpacks, fetchOpts...)
@@ -59,15 +70,17 @@ func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
 			return nil, err
 		}
 		in.buildpacks, builderOrder, in.buildEnv = bps, c.Order, env
-		in.buildImage, in.runImages, in.stackID = c.BuildImage(), c.RunImages(), c.StackID()
+		in.buildImage, in.runImages, in.stackID = c.ResolveImage(c.BuildImage()), c.RunImages(), c.StackID()
+		in.localRun, in.resolve = distribution.LocalRunImage(in.runImages), c.ResolveImage
 	}
 	if b.req.BuildImage != "" {
 		in.buildImage = b.req.BuildImage
 	}
 	if b.req.RunImage != "" {
 		in.runImages = []distribution.RunImage{{Image: b.req.RunImage}}
+		in.localRun, in.resolve = distribution.LocalRunImage(in.runImages), nil
 	}
-	if (in.buildImage == "" && b.req.BuilderImage == nil) || len(in.runImages) == 0 {
+	if (in.buildImage == "" && b.req.BuilderImage == nil) || (len(in.runImages) == 0 && in.localRun == "") {
 		return nil, ErrNoBuilder
 	}
 	order, err := b.order(ctx, in, builderOrder, fetchOpts)
@@ -168,4 +181,26 @@ func toLifecycleOrder(o distribution.Order) lifecycle.Order {
 		out = append(out, lg)
 	}
 	return out
+}
+
+// runImageRef is the reference the run image is read by: the default run
+// image's kiln-local name when it has one, else its registry name.
+func (in *buildInputs) runImageRef() string {
+	ref := in.localRun
+	if ref == "" {
+		ref = in.runImages[0].Image
+	}
+	if in.resolve == nil {
+		return ref
+	}
+	return in.resolve(ref)
+}
+
+// recordedRunImage is the run image as the app image records it for other
+// platforms: registry names only (empty when there is none).
+func (in *buildInputs) recordedRunImage() distribution.RunImage {
+	if r := distribution.RegistryRunImages(in.runImages); len(r) > 0 {
+		return r[0]
+	}
+	return distribution.RunImage{}
 }

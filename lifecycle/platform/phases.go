@@ -211,11 +211,13 @@ func (b *building) export(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	run := b.inputs.runImages[0]
+	run := b.inputs.recordedRunImage()
 	e := &lifecycle.Exporter{
 		RunImage:        b.run,
+		RunImageRef:     b.runRef,
 		RunImageName:    run.Image,
 		RunImageMirrors: run.Mirrors,
+		LocalRunImage:   b.inputs.localRun,
 		Layers:          b.paths.Layers,
 		App:             b.paths.App,
 		UID:             b.uid,

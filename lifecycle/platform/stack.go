@@ -65,12 +65,15 @@ func (b *building) readStack(ctx context.Context) error {
 
 // readRunImage reads the run image and the build's target from it.
 func (b *building) readRunImage(ctx context.Context) error {
-	runRef := b.inputs.runImages[0].Image
+	runRef := b.inputs.runImageRef()
 	run, err := b.o.reader(ctx, runRef)
 	if err != nil {
 		return fmt.Errorf("reading run image %s: %w", runRef, err)
 	}
 	b.run, b.result.RunImage = run, runRef
+	if b.runRef, err = lifecycle.RunImageReference(run, runRef); err != nil {
+		return err
+	}
 	b.target, err = targetData(run, b.rootfs)
 	return err
 }
