@@ -51,12 +51,17 @@ type Limits struct {
 
 // Config describes a container.
 type Config struct {
+	// Level is how much the container isolates (see Level); default
+	// LevelAuto.
+	Level Level
 	// Rootfs is an unpacked root filesystem. It is never written to and may
 	// be shared by concurrent containers: the container's root is a private,
-	// read-only view of it (see rootfs.go).
+	// read-only view of it (see rootfs.go). At LevelNone it must be "/".
 	Rootfs string
 	// Mounts are bind mounts, in order. Destinations inside the image may
-	// be missing from Rootfs; they are created in the private view.
+	// be missing from Rootfs; they are created in the private view. At
+	// LevelNone nothing is mounted: each Source must be its Destination,
+	// and ReadOnly is not enforced.
 	Mounts []Mount
 	// Network is NetworkHost (default) or NetworkNone.
 	Network Network
@@ -65,7 +70,7 @@ type Config struct {
 	// StateDir is libcontainer's state root. It is created 0700 when
 	// missing and must be private to the calling user; it needs a file
 	// system that supports fifos. State left there by a crashed kiln is
-	// removed by the next Start.
+	// removed by the next Start. LevelNone does not use it.
 	StateDir string
 	// Limits are the resource limits.
 	Limits Limits
@@ -85,6 +90,8 @@ type Process struct {
 	// Dir is the working directory inside the container; default "/".
 	Dir string
 	// UID and GID are the ids the process runs as inside the container.
+	// At LevelNone they apply only when the caller is root; an ordinary
+	// user's processes run as that user.
 	UID, GID int
 	// Stdin, Stdout and Stderr are the process's standard streams; nil
 	// means /dev/null. *os.File values are handed over as they are, other

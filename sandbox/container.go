@@ -26,9 +26,11 @@ type Container struct {
 	stateDir string
 	viewDir  string
 	log      *slog.Logger
-	lc       *libcontainer.Container
-	init     *libcontainer.Process
-	initDone chan struct{} // closed when PID 1 has exited
+	iso      Isolation
+	lc       *libcontainer.Container // nil at LevelNone
+	init     *libcontainer.Process   // the pause shim (LevelNamespaces)
+	reaper   *os.Process             // the pause shim (LevelNone)
+	initDone chan struct{}           // closed when PID 1 has exited
 	seccomp  bool
 	nextID   atomic.Uint64
 
@@ -43,8 +45,9 @@ type Container struct {
 	closeErr  error
 }
 
-// Start starts a container for cfg. Cancelling ctx closes it, killing
-// every process in it.
+// Start starts a container for cfg at the level cfg.Level resolves to
+// here (see Choose). Cancelling ctx closes it, killing every process in
+// it.
 func Start(ctx context.Context, cfg Config) (*Container, error) {
 	quietLogrus()
 	log := cfg.Logger
@@ -52,11 +55,46 @@ func Start(ctx context.Context, cfg Config) (*Container, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := currentMode()
-	if m.rootless && !m.euid0 {
-		if err := userNSBlocker("/proc/sys", true); err != nil {
-			return nil, err
+	p, err := choose(cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	var c *Container
+	if p.Level == LevelNone {
+		c, err = startNone(cfg, p, log)
+	} else {
+		c, err = startNamespaces(cfg, m, p, log)
+		if err != nil && m.rootless && !p.noPIDNS && isProcMountError(err) {
+			// The kernel refused a fresh procfs the mount table did not
+			// show as masked: degrade now.
+			log.Debug("sandbox: procfs refused, degrading", "err", err)
+			p.noPIDNS, p.bindSys = true, p.bindSys || cfg.Network == NetworkNone
+			p.Degraded = append(p.Degraded, "no PID namespace: the kernel refused a fresh procfs; "+
+				"/proc is the current one, bind-mounted, and processes of the enclosing container are visible")
+			c, err = startNamespaces(cfg, m, p, log)
+		}
+		if err != nil && cfg.Level == LevelAuto && isHostRoot(cfg.Rootfs) && checkNone(cfg) == nil {
+			if where := inContainer(); where != "" {
+				p = plan{Isolation: Isolation{Level: LevelNone,
+					Reason: "namespaces failed (" + err.Error() + ") and kiln runs in a container (" + where + ") on its root filesystem"}}
+				c, err = startNone(cfg, p, log)
+			}
 		}
 	}
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	c.mu.Lock()
+	c.stopCtx = stop
+	c.mu.Unlock()
+	log.Debug("sandbox started", "id", c.id, "isolation", c.iso.String(), "rootless", m.rootless, "network", cfg.Network.String())
+	return c, nil
+}
+
+// startNamespaces starts a libcontainer container for cfg as p lays it
+// out.
+func startNamespaces(cfg Config, m mode, p plan, log *slog.Logger) (*Container, error) {
 	rootfs, stateDir, mounts, err := prepare(cfg)
 	if err != nil {
 		return nil, err
@@ -65,40 +103,49 @@ func Start(ctx context.Context, cfg Config) (*Container, error) {
 	if !m.cgroupLimits() && cfg.Limits.cgroups() {
 		log.Info("cgroup limits skipped: kiln cannot create cgroups without root")
 	}
-
 	id := newID()
-	c := &Container{
-		id: id, stateDir: stateDir, viewDir: filepath.Join(stateDir, id+".root"), log: log,
-		initDone: make(chan struct{}), seccomp: seccompBuilt, zygotes: map[[2]int]*zygoteClient{},
-	}
+	c := newContainer(id, log, p.Isolation)
+	c.stateDir, c.viewDir = stateDir, filepath.Join(stateDir, id+".root")
 	view, err := buildView(rootfs, c.viewDir, mountDestinations(mounts))
 	if err != nil {
 		os.RemoveAll(c.viewDir)
 		return nil, fmt.Errorf("preparing the root of %s: %w", rootfs, err)
 	}
-	lcfg := containerConfig(cfg, m, id, c.viewDir, view, mounts)
+	lcfg := containerConfig(cfg, m, p, id, c.viewDir, view, mounts)
 	if c.lc, err = libcontainer.Create(stateDir, id, lcfg); err != nil {
 		os.RemoveAll(c.viewDir)
-		return nil, c.startError(m, fmt.Errorf("creating container: %w", err))
+		return nil, startError(m, fmt.Errorf("creating container: %w", err))
 	}
-	if err := c.startInit(m); err != nil {
+	if err := c.startInit(m, p); err != nil {
 		c.lc.Destroy()
 		os.RemoveAll(c.viewDir)
-		return nil, c.startError(m, fmt.Errorf("starting container: %w", err))
+		return nil, startError(m, fmt.Errorf("starting container: %w", err))
 	}
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	c.mu.Lock()
-	c.stopCtx = stop
-	c.mu.Unlock()
-	log.Debug("sandbox started", "id", id, "rootless", m.rootless, "network", cfg.Network.String())
 	return c, nil
 }
 
-// startError adds the reason user namespaces fail, when one is known.
-func (c *Container) startError(m mode, err error) error {
+func newContainer(id string, log *slog.Logger, iso Isolation) *Container {
+	return &Container{id: id, log: log, iso: iso, initDone: make(chan struct{}), seccomp: seccompBuilt,
+		zygotes: map[[2]int]*zygoteClient{}}
+}
+
+// Isolation is what the container provides: its level, what that level
+// lacks here and why it was chosen.
+func (c *Container) Isolation() Isolation { return c.iso }
+
+// isProcMountError reports whether err is libcontainer's failure to mount
+// a fresh procfs or sysfs.
+func isProcMountError(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, `mounting "proc"`) || strings.Contains(s, `mounting "sysfs"`)
+}
+
+// startError names the reason user namespaces fail, when one is known.
+func startError(m mode, err error) error {
 	if m.rootless {
 		if why := userNSBlocker("/proc/sys", false); why != nil {
-			return fmt.Errorf("%w (%v)", why, err)
+			return &UnavailableError{Level: LevelNamespaces, Cause: splitBlocker(why), Fix: blockerFix(why) + noneHint,
+				Err: errors.Join(ErrUserNamespaces, err)}
 		}
 	}
 	return err
@@ -171,9 +218,10 @@ func realDir(p string) (string, error) {
 	return p, nil
 }
 
-// startInit starts the pause shim as the container's PID 1 with one end of
-// the control socket; kiln keeps the other.
-func (c *Container) startInit(m mode) error {
+// startInit starts the pause shim as the container's PID 1 (or, without a
+// PID namespace, its reaper) with one end of the control socket; kiln
+// keeps the other.
+func (c *Container) startInit(m mode, p plan) error {
 	ours, theirs, err := socketPair()
 	if err != nil {
 		return err
@@ -182,7 +230,10 @@ func (c *Container) startInit(m mode) error {
 	// One P is plenty for the shims, and spares threads (and pids).
 	env := []string{roleEnv + "=" + rolePause, "PATH=" + defaultPath, "HOME=/", "GOMAXPROCS=1"}
 	if m.rootless {
-		env = append(env, usernsEnv+"=1")
+		env = append(env, idsEnv+"="+idsNested)
+	}
+	if p.noPIDNS {
+		env = append(env, reapEnv+"=1")
 	}
 	stderr := &logWriter{log: c.log, id: c.id}
 	c.init = &libcontainer.Process{
@@ -227,8 +278,15 @@ func (c *Container) close() error {
 	select {
 	case <-c.initDone:
 	case <-time.After(2 * time.Second):
-		c.lc.Signal(unix.SIGKILL)
+		if c.lc != nil {
+			c.lc.Signal(unix.SIGKILL)
+		} else {
+			c.reaper.Kill()
+		}
 		<-c.initDone
+	}
+	if c.lc == nil {
+		return nil
 	}
 	var errs []error
 	if err := c.lc.Destroy(); err != nil {

@@ -50,4 +50,15 @@
 // Rootless containers need unprivileged user namespaces; when a kernel or
 // AppArmor setting forbids them, Start fails with ErrUserNamespaces naming
 // the setting and the command that changes it.
+//
+// # Levels
+//
+// All of the above is LevelNamespaces. Inside an unprivileged pod it may
+// be unavailable (the runtime's default seccomp profile refuses the
+// namespaces) or degraded (a fresh procfs is refused where /proc has
+// masked paths: the container then has no PID namespace of its own and
+// binds the current /proc). LevelNone runs the same pause shim and zygotes
+// as plain children of the caller on the current root filesystem, the pod
+// being the sandbox; LevelAuto picks it only inside a container, on that
+// container's own root. See Level, Choose and Isolation.
 package sandbox

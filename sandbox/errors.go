@@ -7,6 +7,12 @@ var (
 	// unprivileged user create user namespaces; the error's text names the
 	// setting and how to change it.
 	ErrUserNamespaces = errors.New("user namespaces are not available to unprivileged users")
+	// ErrUnavailable is returned (as an *UnavailableError) when the
+	// sandbox level asked for cannot run on this machine.
+	ErrUnavailable = errors.New("the sandbox cannot run here")
+	// ErrUnsupported is returned when a Config asks for something its
+	// level cannot do (a mount or a private network at LevelNone).
+	ErrUnsupported = errors.New("not supported at this sandbox level")
 	// ErrNotFound is returned (with exit code 127) when a process's
 	// executable does not exist in the container.
 	ErrNotFound = errors.New("executable file not found")
@@ -17,3 +23,23 @@ var (
 	// container ended underneath it.
 	ErrClosed = errors.New("container is closed")
 )
+
+// UnavailableError says why a sandbox level cannot run here and what
+// would let it. It matches ErrUnavailable, and ErrUserNamespaces when
+// that is the cause.
+type UnavailableError struct {
+	Level Level  // the level that cannot run
+	Cause string // what stops it, e.g. "a seccomp filter refuses unshare …"
+	Fix   string // the way out
+	Err   error  // the underlying error
+}
+
+func (e *UnavailableError) Error() string {
+	s := "the " + e.Level.String() + " sandbox cannot run here: " + e.Cause
+	if e.Fix != "" {
+		s += ". Fix: " + e.Fix
+	}
+	return s
+}
+
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }

@@ -14,7 +14,20 @@ const (
 	roleEnv    = "_KILN_SANDBOX_ROLE"
 	rolePause  = "pause"
 	roleZygote = "zygote"
-	usernsEnv  = "_KILN_SANDBOX_USERNS" // "1": the pause shim maps zygotes with a nested user namespace
+	// idsEnv says how the pause shim gives a zygote its uid:gid: idsNested
+	// (a nested user namespace mapping it onto the container's root),
+	// idsKeep (the shim's own ids: LevelNone as an ordinary user), or,
+	// when unset, setuid and setgid (root).
+	idsEnv    = "_KILN_SANDBOX_IDS"
+	idsNested = "nested"
+	idsKeep   = "keep"
+	// reapEnv "1": the pause shim is not a PID namespace's init, so it
+	// makes itself the subreaper of what it starts and kills what is left
+	// of it, orphans included, when it exits.
+	reapEnv = "_KILN_SANDBOX_REAP"
+	// rlimitsEnv carries the rlimits the pause shim sets on itself at
+	// LevelNone ("RESOURCE:SOFT:HARD,…"), where libcontainer does not.
+	rlimitsEnv = "_KILN_SANDBOX_RLIMITS"
 )
 
 // Init is the re-exec hook. Programs that use the sandbox must call it

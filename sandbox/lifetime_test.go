@@ -196,12 +196,19 @@ func TestKilledParentLeavesNothing(t *testing.T) {
 // container, reports "ready" and waits to be killed.
 func helperMain(spec string) {
 	rootfs, state, _ := strings.Cut(spec, ":")
-	c, err := sandbox.Start(context.Background(), sandbox.Config{Rootfs: rootfs, StateDir: state})
+	cfg := sandbox.Config{Rootfs: rootfs, StateDir: state}
+	if spec == "none" {
+		cfg = sandbox.Config{Level: sandbox.LevelNone, Rootfs: "/"}
+	}
+	c, err := sandbox.Start(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		os.Exit(1)
 	}
 	p := sleeper("")
+	if spec == "none" {
+		p.Args = []string{"sh", "-c", "setsid sleep 1000 & exec sleep 1000"}
+	}
 	p.Env = nil // the marker comes with the helper's own environment
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "KILN_TEST_MARKER=") {

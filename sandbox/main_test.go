@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv("KILN_TEST_KILLEE"); spec != "" {
 		helperMain(spec)
 	}
+	if spec := os.Getenv("KILN_TEST_POD"); spec != "" {
+		os.Exit(podMain(spec))
+	}
 	os.Exit(m.Run())
 }
 

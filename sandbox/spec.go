@@ -59,7 +59,7 @@ var (
 // systemMounts are the kernel file systems every container gets. Their
 // destinations, together with Config.Mounts, are the mount points of the
 // root's view (see rootfs.go); the ones nested in /dev live on its tmpfs.
-func systemMounts(cfg Config, m mode) []*configs.Mount {
+func systemMounts(cfg Config, m mode, p plan) []*configs.Mount {
 	const common = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	pts := "newinstance,ptmxmode=0666,mode=0620"
 	if !m.rootless {
@@ -69,15 +69,21 @@ func systemMounts(cfg Config, m mode) []*configs.Mount {
 	if cfg.Limits.TmpSize > 0 {
 		tmp += ",size=" + itoa(cfg.Limits.TmpSize)
 	}
+	proc := &configs.Mount{Source: "proc", Destination: "/proc", Device: "proc", Flags: common}
+	if p.noPIDNS {
+		// The current /proc with whatever masks it (a fresh one is
+		// refused), as libcontainer allows on /proc.
+		proc = &configs.Mount{Source: "/proc", Destination: "/proc", Device: "bind", Flags: unix.MS_BIND | unix.MS_REC | common}
+	}
 	ms := []*configs.Mount{
-		{Source: "proc", Destination: "/proc", Device: "proc", Flags: common},
+		proc,
 		{Source: "tmpfs", Destination: "/dev", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_STRICTATIME, Data: "mode=755,size=65536k"},
 		{Source: "devpts", Destination: "/dev/pts", Device: "devpts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: pts},
 		{Source: "shm", Destination: "/dev/shm", Device: "tmpfs", Flags: common, Data: "mode=1777,size=65536k"},
 		{Source: "mqueue", Destination: "/dev/mqueue", Device: "mqueue", Flags: common},
 		{Source: "tmpfs", Destination: "/tmp", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: tmp},
 	}
-	if m.rootless && cfg.Network == NetworkHost {
+	if m.rootless && (cfg.Network == NetworkHost || p.bindSys) {
 		// sysfs cannot be mounted in a user namespace that does not own
 		// the network namespace: bind the host's, read-only.
 		ms = append(ms, &configs.Mount{Source: "/sys", Destination: "/sys", Device: "bind",
@@ -100,7 +106,7 @@ func bindMount(source, dest string, ro bool) *configs.Mount {
 
 // containerConfig is the libcontainer configuration of a container whose
 // root is the view at root.
-func containerConfig(cfg Config, m mode, id, root string, view []viewMount, mounts []Mount) *configs.Config {
+func containerConfig(cfg Config, m mode, p plan, id, root string, view []viewMount, mounts []Mount) *configs.Config {
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = defaultHostname
@@ -122,6 +128,9 @@ func containerConfig(cfg Config, m mode, id, root string, view []viewMount, moun
 		Capabilities:      shimCapabilities(m),
 		ParentDeathSignal: int(unix.SIGKILL),
 	}
+	if p.noPIDNS {
+		c.Namespaces = configs.Namespaces{{Type: configs.NEWNS}, {Type: configs.NEWIPC}, {Type: configs.NEWUTS}}
+	}
 	if cfg.Network == NetworkNone {
 		c.Namespaces = append(c.Namespaces, configs.Namespace{Type: configs.NEWNET})
 		c.Networks = []*configs.Network{{Type: "loopback"}}
@@ -138,7 +147,7 @@ func containerConfig(cfg Config, m mode, id, root string, view []viewMount, moun
 	for _, v := range view {
 		c.Mounts = append(c.Mounts, bindMount(v.source, v.dest, true))
 	}
-	c.Mounts = append(c.Mounts, systemMounts(cfg, m)...)
+	c.Mounts = append(c.Mounts, systemMounts(cfg, m, p)...)
 	for _, mt := range mounts {
 		c.Mounts = append(c.Mounts, bindMount(mt.Source, mt.Destination, mt.ReadOnly))
 	}

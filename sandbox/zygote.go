@@ -42,6 +42,11 @@ func zygoteMain() int {
 	}
 	seccomp := os.Getenv(seccompEnv) == "1"
 	os.Clearenv()
+	// Set by libcontainer in a container; at LevelNone it is set here.
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "kiln sandbox zygote: prctl:", err)
+		return 1
+	}
 	// Not dumpable: processes of the same uid cannot ptrace the zygote or
 	// open its control socket through /proc.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {

@@ -34,6 +34,7 @@ type buildFlags struct {
 	envFiles       []string
 	defaultProcess string
 	network        string
+	sandbox        string
 	descriptor     string
 	runImage       string
 	report         string
@@ -85,6 +86,7 @@ image (a CI pod): the builder is the root filesystem, the app is built where
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "file of K=V lines for the build environment (repeatable)")
 	fl.StringVar(&f.defaultProcess, "default-process", "", "the process type the image starts by default")
 	fl.StringVar(&f.network, "network", "host", "network for buildpacks: host or none")
+	fl.StringVar(&f.sandbox, "sandbox", "auto", sandboxFlagUsage)
 	fl.StringVarP(&f.descriptor, "descriptor", "d", "", "project descriptor (default <path>/project.toml when present)")
 	fl.StringVar(&f.runImage, "run-image", "", "run image to base the app image on, instead of the builder's")
 	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount HOST_PATH:CONTAINER_PATH[:ro|:rw] into the build container, read-only by default (repeatable)")
@@ -128,6 +130,10 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if err := checkBuildpackArgs(f.buildpacks); err != nil {
 		return err
 	}
+	level, err := sandbox.ParseLevel(f.sandbox)
+	if err != nil {
+		return fmt.Errorf("--sandbox: %w", err)
+	}
 	opts, err := g.ociOptions(stderr)
 	if err != nil {
 		return err
@@ -154,7 +160,7 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if err != nil {
 		return err
 	}
-	sb := &buildSandbox{network: network, stateDir: state, logger: g.logger(stderr)}
+	sb := &buildSandbox{level: level, network: network, stateDir: state, logger: g.logger(stderr), out: out}
 	res, err := platform.Build(ctx, req, sb,
 		platform.WithImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
 		platform.WithLogger(g.logger(stderr)),
@@ -162,7 +168,7 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if err != nil {
 		return err
 	}
-	return writeBuilt(ctx, out, outRef, res, f.report, opts)
+	return writeBuilt(ctx, out, outRef, res, f.report, sb.iso, opts)
 }
 
 // buildRequest turns the flags and environment into a BuildRequest.
@@ -253,7 +259,7 @@ func buildImageReader(g *globalFlags, previous string, opts []oci.Option, stderr
 
 // writeBuilt writes the built image to outRef, prints pack's closing lines
 // and the --report file.
-func writeBuilt(ctx context.Context, out io.Writer, outRef oci.Reference, res *platform.BuildOutput, report string, opts []oci.Option) error {
+func writeBuilt(ctx context.Context, out io.Writer, outRef oci.Reference, res *platform.BuildOutput, report string, iso *sandbox.Isolation, opts []oci.Option) error {
 	start := time.Now()
 	fmt.Fprintf(out, "Saving %s...\n", outRef)
 	digest, err := oci.Write(ctx, outRef, res.Image, opts...)
@@ -264,7 +270,7 @@ func writeBuilt(ctx context.Context, out io.Writer, outRef oci.Reference, res *p
 	fmt.Fprintf(out, "*** Images (%s):\n      %s\n", imageID(digest), outRef)
 	fmt.Fprintf(out, "Successfully built image %s\n", outRef)
 	if report != "" {
-		return writeBuildReport(report, outRef.String(), digest, res)
+		return writeBuildReport(report, outRef.String(), digest, res, iso)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kilnbuild/kiln/internal/atomicfile"
 	"github.com/kilnbuild/kiln/lifecycle/platform"
+	"github.com/kilnbuild/kiln/sandbox"
 )
 
 // buildEnv turns --env-file files and --env settings (in that order, so
@@ -110,6 +111,15 @@ type buildReport struct {
 	// Compressed is how many bytes of layer content the export compressed:
 	// zero for an unchanged rebuild.
 	Compressed int64 `json:"compressedBytes"`
+	// Sandbox is the level buildpacks ran at.
+	Sandbox *buildReportSandbox `json:"sandbox,omitempty"`
+}
+
+// buildReportSandbox is a sandbox.Isolation.
+type buildReportSandbox struct {
+	Level    string   `json:"level"`
+	Degraded []string `json:"degraded,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
 }
 
 type buildReportBuildpack struct {
@@ -123,9 +133,12 @@ type buildReportPhase struct {
 }
 
 // writeBuildReport writes the --report file atomically.
-func writeBuildReport(path, image string, digest v1.Hash, res *platform.BuildOutput) error {
+func writeBuildReport(path, image string, digest v1.Hash, res *platform.BuildOutput, iso *sandbox.Isolation) error {
 	r := buildReport{Image: image, Digest: digest.String(), RunImage: res.RunImage,
 		Layers: res.Export.Layers, Default: res.Export.DefaultProcess, Compressed: res.Export.CompressedBytes}
+	if iso != nil {
+		r.Sandbox = &buildReportSandbox{Level: iso.Level.String(), Degraded: iso.Degraded, Reason: iso.Reason}
+	}
 	for _, e := range res.Group.Group {
 		r.Group = append(r.Group, buildReportBuildpack{ID: e.ID, Version: e.Version})
 	}

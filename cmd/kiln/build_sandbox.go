@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/kilnbuild/kiln/lifecycle"
@@ -9,12 +12,30 @@ import (
 	"github.com/kilnbuild/kiln/sandbox"
 )
 
+// sandboxFlagUsage is --sandbox's help, for kiln build and kiln run.
+const sandboxFlagUsage = "sandbox level: auto (namespaces where they work; none only inside a container, on its own root " +
+	"filesystem), namespaces, or none (plain child processes: the enclosing container is the only boundary)"
+
+// withSandboxHint adds kiln's flags to the way out of a sandbox level that
+// cannot run here.
+func withSandboxHint(err error, hint string) error {
+	var u *sandbox.UnavailableError
+	if errors.As(err, &u) {
+		return fmt.Errorf("%w (kiln: %s)", err, hint)
+	}
+	return err
+}
+
 // buildSandbox adapts package sandbox to the build's platform.Sandbox: one
 // container per build, one process per buildpack executable.
 type buildSandbox struct {
+	level    sandbox.Level
 	network  sandbox.Network
 	stateDir string
 	logger   *slog.Logger
+	out      io.Writer // the build log: which level runs
+	// iso is what the last container provided, for --report.
+	iso *sandbox.Isolation
 }
 
 // Start starts the build container.
@@ -24,6 +45,7 @@ func (s *buildSandbox) Start(ctx context.Context, c platform.Container) (platfor
 		mounts = append(mounts, sandbox.Mount{Source: m.Source, Destination: m.Destination, ReadOnly: m.ReadOnly})
 	}
 	ct, err := sandbox.Start(ctx, sandbox.Config{
+		Level:    s.level,
 		Rootfs:   c.Rootfs,
 		Mounts:   mounts,
 		Network:  s.network,
@@ -31,8 +53,13 @@ func (s *buildSandbox) Start(ctx context.Context, c platform.Container) (platfor
 		Logger:   s.logger,
 	})
 	if err != nil {
-		return nil, err
+		return nil, withSandboxHint(err, "in a container running the builder image, kiln build --sandbox none --builder rootfs:/")
 	}
+	iso := ct.Isolation()
+	if s.iso == nil || iso.String() != s.iso.String() {
+		fmt.Fprintf(s.out, "Sandbox: %s\n", iso)
+	}
+	s.iso = &iso
 	return &buildSession{ct: ct, uid: c.UID, gid: c.GID}, nil
 }
 

@@ -127,7 +127,7 @@ func TestBuildAndRun(t *testing.T) {
 		t.Fatalf("kiln build: exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{
-		"===> DETECTING\n1 of 1 buildpacks participating\nexample/hello 0.0.1\n",
+		"Sandbox: namespaces\n===> DETECTING\n1 of 1 buildpacks participating\nexample/hello 0.0.1\n",
 		"===> BUILDING\n---> Building hello as 1000:1000 in /workspace, HOME=/home/cnb\n---> Done\n",
 		"===> EXPORTING\nAdding layer 'example/hello:tools'\nAdding 1/1 app layer(s)\n",
 		"Setting default process type 'web'\n",
@@ -146,9 +146,13 @@ func TestBuildAndRun(t *testing.T) {
 	testutil.SameAcrossModes(t, "TestBuildAndRun digest", digest.String())
 
 	var report struct {
-		Digest string
-		Layers []lifecycle.LayerReport
-		Phases []struct{ Phase string }
+		Digest  string
+		Layers  []lifecycle.LayerReport
+		Phases  []struct{ Phase string }
+		Sandbox struct {
+			Level    string
+			Degraded []string
+		}
 	}
 	b, err := os.ReadFile("report.json")
 	if err != nil {
@@ -159,6 +163,9 @@ func TestBuildAndRun(t *testing.T) {
 	}
 	if report.Digest != digest.String() {
 		t.Errorf("report digest %s, image %s", report.Digest, digest)
+	}
+	if report.Sandbox.Level != "namespaces" || len(report.Sandbox.Degraded) != 0 {
+		t.Errorf("report sandbox %+v, want namespaces", report.Sandbox)
 	}
 	var phases, layers []string
 	for _, p := range report.Phases {

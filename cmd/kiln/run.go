@@ -23,6 +23,7 @@ type runFlags struct {
 	user        string
 	workdir     string
 	network     string
+	sandbox     string
 	volumes     []string
 	interactive bool
 	tty         bool
@@ -32,7 +33,7 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	f := &runFlags{}
 	var entrypoint string
 	cmd := &cobra.Command{
-		Use:   "run [flags] IMAGE [ARG...]",
+		Use:   "run [flags] IMAGE|rootfs:DIR [ARG...]",
 		Short: "Run an image in the sandbox, like docker run",
 		Long: `Run IMAGE's entrypoint and command in kiln's sandbox, with the image's
 environment, user and working directory, as docker run does. ARGs replace the
@@ -43,10 +44,16 @@ PID, IPC and UTS namespaces (and a user namespace when kiln is not root), on a
 read-only view of the image with a private /tmp, without capabilities. With
 --network host (the default) it shares the host's network, so a server it
 starts is reachable on the host's ports; --network none leaves it loopback only.
-kiln exits with the process's exit code; Ctrl-C stops the process.`,
+kiln exits with the process's exit code; Ctrl-C stops the process.
+
+rootfs:DIR runs a process on a root filesystem directory instead of an image
+(no image configuration: give the command). --sandbox none runs the process
+as a plain child of kiln, without namespaces, on the current root filesystem
+(rootfs:/ only), for use inside a container that is itself the sandbox.`,
 		Example: `  kiln run oci:./app-image
   kiln run --entrypoint /bin/cat oci:./app-image /etc/os-release
-  kiln run -it --user 0 --env DEBUG=1 registry.example/app:1 sh`,
+  kiln run -it --user 0 --env DEBUG=1 registry.example/app:1 sh
+  kiln run --sandbox none rootfs:/ /cnb/buildpacks/acme/1/bin/detect`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("entrypoint") {
@@ -63,6 +70,7 @@ kiln exits with the process's exit code; Ctrl-C stops the process.`,
 	fl.StringVarP(&f.user, "user", "u", "", "run as UID[:GID] or NAME[:GROUP] of the image (default: the image's user)")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container (default: the image's)")
 	fl.StringVar(&f.network, "network", "host", "network: host (share the host's) or none (loopback only)")
+	fl.StringVar(&f.sandbox, "sandbox", "auto", sandboxFlagUsage)
 	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount HOST_PATH:CONTAINER_PATH[:ro] (repeatable; -v is kiln's --verbose)")
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "pass kiln's stdin to the process")
 	fl.BoolVarP(&f.tty, "tty", "t", false, "give the process a terminal")
@@ -82,33 +90,11 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 	if err != nil {
 		return err
 	}
-	ref, err := parseImageArg("IMAGE", image, refInput)
+	level, err := sandbox.ParseLevel(f.sandbox)
 	if err != nil {
-		return err
+		return fmt.Errorf("--sandbox: %w", err)
 	}
-	opts, err := g.ociOptions(stderr)
-	if err != nil {
-		return err
-	}
-	img, err := oci.Read(ctx, ref, opts...)
-	if err != nil {
-		return err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return fmt.Errorf("reading the configuration of %s: %w", image, err)
-	}
-	store, err := g.openStore()
-	if err != nil {
-		return err
-	}
-	unpack := oci.UnpackOptions{Rootless: sandbox.Rootless()}
-	if ref.Kind != oci.KindArchive {
-		// Progress reads layers compressed, which a docker archive of
-		// plain tars would only produce by compressing them.
-		unpack.Progress = newProgressPrinter(stderr).report
-	}
-	rootfs, err := store.Rootfs(ctx, img, unpack)
+	rootfs, cf, err := runRootfs(cmd, g, image)
 	if err != nil {
 		return err
 	}
@@ -121,6 +107,7 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 		return err
 	}
 	cfg := sandbox.Config{
+		Level:    level,
 		Rootfs:   rootfs,
 		Mounts:   mounts,
 		Network:  network,
@@ -146,11 +133,53 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, sandbox.ErrNotExecutable):
 		return exitError{err: err, code: code}
 	case err != nil:
-		return err
+		return withSandboxHint(err, "in a container running the image, kiln run --sandbox none rootfs:/ COMMAND")
 	case code != 0:
 		return silentError(code)
 	}
 	return nil
+}
+
+// runRootfs is the root filesystem to run on and the image configuration
+// that comes with it: an image unpacked through the store's rootfs cache,
+// or rootfs:DIR with no configuration.
+func runRootfs(cmd *cobra.Command, g *globalFlags, image string) (string, *v1.ConfigFile, error) {
+	if dir, ok := strings.CutPrefix(image, "rootfs:"); ok {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return "", nil, fmt.Errorf("%s: not a directory", image)
+		}
+		abs, err := filepath.Abs(dir)
+		return abs, &v1.ConfigFile{}, err
+	}
+	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+	ref, err := parseImageArg("IMAGE", image, refInput)
+	if err != nil {
+		return "", nil, err
+	}
+	opts, err := g.ociOptions(stderr)
+	if err != nil {
+		return "", nil, err
+	}
+	img, err := oci.Read(ctx, ref, opts...)
+	if err != nil {
+		return "", nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", nil, fmt.Errorf("reading the configuration of %s: %w", image, err)
+	}
+	store, err := g.openStore()
+	if err != nil {
+		return "", nil, err
+	}
+	unpack := oci.UnpackOptions{Rootless: sandbox.Rootless()}
+	if ref.Kind != oci.KindArchive {
+		// Progress reads layers compressed, which a docker archive of
+		// plain tars would only produce by compressing them.
+		unpack.Progress = newProgressPrinter(stderr).report
+	}
+	rootfs, err := store.Rootfs(ctx, img, unpack)
+	return rootfs, cf, err
 }
 
 // exitError is an error to print with a process exit code.

@@ -141,6 +141,35 @@ func TestRun(t *testing.T) {
 	}
 }
 
+func TestRunSandboxLevels(t *testing.T) {
+	t.Setenv("KILN_TEST_SECRET", "registry-token")
+	home := "/root" // rootfs:/ has no image user: root, as with docker run
+	// none: a plain child on the current root, with only the image's
+	// environment (here none: PATH and HOME defaulted), never kiln's.
+	out, errOut, code := kilnRun(t, "", "--sandbox", "none", "rootfs:/", "/usr/bin/env")
+	if want := "HOME=" + home + "\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"; code != 0 || out != want {
+		t.Errorf("none: exit %d, stdout %q, want %q; stderr:\n%s", code, out, want, errOut)
+	}
+	out, errOut, code = kilnRun(t, "", "--sandbox", "namespaces", "rootfs:/", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
+	if code != 0 || !strings.Contains(out, "kiln-sandbox-pause") {
+		t.Errorf("namespaces on rootfs:/: exit %d, stdout %q; stderr:\n%s", code, out, errOut)
+	}
+	img := busyboxImage(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sandbox", "none", img}, "the none level runs on the current root filesystem"},
+		{[]string{"--sandbox", "none", "--network", "none", "rootfs:/", "true"}, "a private network needs the namespaces level"},
+		{[]string{"--sandbox", "chroot", img}, "--sandbox: sandbox level \"chroot\": want auto, namespaces or none"},
+		{[]string{"rootfs:/nonexistent", "true"}, "rootfs:/nonexistent: not a directory"},
+	} {
+		if _, errOut, code := kilnRun(t, "", tc.args...); code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
 func TestRunVolumes(t *testing.T) {
 	img := busyboxImage(t)
 	rw, ro := t.TempDir(), t.TempDir()
