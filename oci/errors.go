@@ -31,6 +31,9 @@ var (
 	// ErrAmbiguous is returned when an archive holds several images and the
 	// reference names none of them.
 	ErrAmbiguous = errors.New("several images and none named")
+	// ErrStoreNotPrivate is returned (as *StoreModeError) by OpenStore for
+	// a directory other users can enter that kiln will not make private.
+	ErrStoreNotPrivate = errors.New("the store directory is open to other users")
 )
 
 // DigestError reports a blob whose content does not match its digest. It

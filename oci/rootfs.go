@@ -16,10 +16,12 @@ import (
 )
 
 // Rootfs returns a directory holding img unpacked with opts, from the
-// store's cache of root filesystems (rootfs/<image digest hex>[-rootless])
-// or unpacked there now. The tree is shared by every later build of the same
-// image: callers must treat it as read-only (mount it read-only, or copy
-// it) and never write into it.
+// store's cache of root filesystems (rootfs/<image digest hex>-root or
+// -rootless) or unpacked there now. The tree is shared by every later build
+// of the same image: callers must treat it as read-only (mount it
+// read-only, or copy it) and never write into it. Being shared, it is
+// always unpacked with Shared set: it holds no setuid or setgid file and
+// no device node, whoever reaches it.
 //
 // The tree is built in a temp directory inside the store and renamed into
 // place when complete, so an interrupted unpack leaves no partial tree
@@ -30,13 +32,17 @@ func (s *Store) Rootfs(ctx context.Context, img v1.Image, opts UnpackOptions) (s
 	if err != nil {
 		return "", fmt.Errorf("unpacking root filesystem: %w", err)
 	}
-	key := d.Hex
+	opts.Shared = true
+	key := d.Hex + "-root"
 	if opts.Rootless {
-		key += "-rootless"
+		key = d.Hex + "-rootless"
 	}
 	base := filepath.Join(s.dir, "rootfs")
 	dir := filepath.Join(base, key)
-	if err := os.MkdirAll(base, 0o755); err != nil {
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", fmt.Errorf("unpacking root filesystem of %s: %w", d, err)
+	}
+	if err := os.Chmod(base, 0o700); err != nil { // made 0755 by earlier kilns
 		return "", fmt.Errorf("unpacking root filesystem of %s: %w", d, err)
 	}
 	if ok, err := isDir(dir); ok || err != nil {
@@ -56,6 +62,11 @@ func (s *Store) Rootfs(ctx context.Context, img v1.Image, opts UnpackOptions) (s
 		for _, p := range stale {
 			_ = fsutil.RemoveAll(p)
 		}
+	}
+	if !opts.Rootless {
+		// rootfs/<hex>, the root tree of kilns before -root, kept setuid
+		// files and device nodes: it goes once it is replaced.
+		_ = fsutil.RemoveAll(filepath.Join(base, d.Hex))
 	}
 	tmp, err := os.MkdirTemp(base, ".tmp-"+key+"-")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,12 @@ type UnpackOptions struct {
 	// setuid, setgid and sticky bits are dropped and ownership is not
 	// applied (every file belongs to the caller).
 	Rootless bool
+	// Shared unpacks a tree that others may reach and run from: setuid
+	// and setgid bits of files are dropped and device nodes are skipped
+	// (with hard links to them), so that the tree never hands out another
+	// user's privileges or raw devices. Ownership, directory modes and
+	// FIFOs are kept. Store.Rootfs always sets it.
+	Shared bool
 	// Progress, when set, receives PhaseUnpack events: for each layer
 	// (Blob set) its compressed bytes read so far against its size, then
 	// one Done event for the whole image (Blob zero, Ref the image digest).
@@ -97,6 +104,9 @@ type unpacker struct {
 	opts UnpackOptions
 	dirs map[string]dirMeta // host path → final mode and time
 	seen map[string]bool    // names (relative to root) written by the current layer
+	// skipped are the names (relative to root) of device nodes left out,
+	// so that hard links to them are left out too.
+	skipped map[string]bool
 }
 
 type dirMeta struct {
@@ -105,7 +115,7 @@ type dirMeta struct {
 }
 
 func newUnpacker(root string, opts UnpackOptions) *unpacker {
-	return &unpacker{root: root, opts: opts, dirs: map[string]dirMeta{}}
+	return &unpacker{root: root, opts: opts, dirs: map[string]dirMeta{}, skipped: map[string]bool{}}
 }
 
 func (u *unpacker) unpackLayer(ctx context.Context, l v1.Layer) error {
@@ -147,10 +157,20 @@ func (u *unpacker) unpackTar(ctx context.Context, r io.Reader) error {
 	}
 }
 
-// finish applies the deferred modes and times of directories. A directory
-// that a later layer removed or replaced is left alone.
+// finish applies the deferred modes and times of directories, deepest
+// first: a parent made 0000 before its children would lock an
+// unprivileged caller out of them. A directory that a later layer removed
+// or replaced is left alone.
 func (u *unpacker) finish() error {
-	for p, m := range u.dirs {
+	paths := make([]string, 0, len(u.dirs))
+	for p := range u.dirs {
+		paths = append(paths, p)
+	}
+	// A child sorts after its parent, so reverse order puts it first.
+	slices.Sort(paths)
+	slices.Reverse(paths)
+	for _, p := range paths {
+		m := u.dirs[p]
 		fi, err := os.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
 			continue

@@ -41,6 +41,7 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		return u.whiteout(dirRel, base)
 	}
 	u.seen[rel] = true
+	delete(u.skipped, rel) // special sets it again for a device node
 
 	parent, err := u.parent(dirRel)
 	if err != nil {
@@ -55,9 +56,9 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	case tar.TypeSymlink:
 		return u.symlink(target, hdr)
 	case tar.TypeLink:
-		return u.hardlink(target, hdr)
+		return u.hardlink(rel, target, hdr)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		return u.special(target, hdr)
+		return u.special(rel, target, hdr)
 	case tar.TypeXGlobalHeader:
 		return nil
 	}
@@ -88,11 +89,17 @@ func cleanName(name string) (string, error) {
 
 // parent resolves dirRel inside the root and creates it when missing.
 func (u *unpacker) parent(dirRel string) (string, error) {
-	p, err := securejoin.SecureJoin(u.root, dirRel)
+	p, err := u.resolve(dirRel)
 	if err != nil {
-		return "", fmt.Errorf("resolving %q: %w", dirRel, err)
+		return "", err
 	}
-	if err := os.MkdirAll(p, 0o755); err != nil {
+	err = os.MkdirAll(p, 0o755)
+	if err != nil && u.opts.Rootless && errors.Is(err, fs.ErrPermission) {
+		if err = u.openWay(dirRel); err == nil {
+			err = os.MkdirAll(p, 0o755)
+		}
+	}
+	if err != nil {
 		return "", fmt.Errorf("creating parent: %w", err)
 	}
 	if u.opts.Rootless {
@@ -101,6 +108,56 @@ func (u *unpacker) parent(dirRel string) (string, error) {
 		}
 	}
 	return p, nil
+}
+
+// resolve joins dirRel to the root with securejoin. Rootless, a directory
+// on the way that an earlier unpack left without owner permissions (0000,
+// 0555) is opened first, the way root's DAC override would walk through it.
+func (u *unpacker) resolve(dirRel string) (string, error) {
+	p, err := securejoin.SecureJoin(u.root, dirRel)
+	if err != nil && u.opts.Rootless && errors.Is(err, fs.ErrPermission) {
+		if err = u.openWay(dirRel); err == nil {
+			p, err = securejoin.SecureJoin(u.root, dirRel)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("resolving %q: %w", dirRel, err)
+	}
+	return p, nil
+}
+
+// openWay gives every existing directory on the way to dirRel owner
+// permissions until finish restores their modes (see writable). It is
+// the slow path, taken only when a plain resolution was refused.
+func (u *unpacker) openWay(dirRel string) error {
+	if err := u.writable(u.root); err != nil {
+		return err
+	}
+	prefix := ""
+	for _, c := range strings.Split(dirRel, "/") {
+		if c == "" {
+			continue
+		}
+		prefix = path.Join(prefix, c)
+		p, err := securejoin.SecureJoin(u.root, prefix)
+		if err != nil {
+			return fmt.Errorf("resolving %q: %w", prefix, err)
+		}
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // the rest is created
+		}
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return nil // MkdirAll reports it
+		}
+		if err := u.writable(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writable lets an unprivileged user write into a read-only directory left
@@ -123,9 +180,18 @@ func (u *unpacker) writable(dir string) error {
 
 // whiteout applies a plain or opaque whiteout found in dirRel.
 func (u *unpacker) whiteout(dirRel, base string) error {
-	dir, err := securejoin.SecureJoin(u.root, dirRel)
+	dir, err := u.resolve(dirRel)
 	if err != nil {
-		return fmt.Errorf("resolving %q: %w", dirRel, err)
+		return err
+	}
+	if u.opts.Rootless {
+		// Removing needs write permission in dir, which an earlier
+		// unpack may have left read-only.
+		if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
+			if err := u.writable(dir); err != nil {
+				return err
+			}
+		}
 	}
 	if base == whiteoutOpaque {
 		return u.opaque(dir, dirRel)
@@ -239,15 +305,19 @@ func (u *unpacker) symlink(target string, hdr *tar.Header) error {
 	return fsutil.Lutimes(target, hdr.ModTime)
 }
 
-func (u *unpacker) hardlink(target string, hdr *tar.Header) error {
+func (u *unpacker) hardlink(rel, target string, hdr *tar.Header) error {
 	linkRel, err := cleanName(hdr.Linkname)
 	if err != nil {
 		return fmt.Errorf("link target: %w", err)
 	}
+	if u.skipped[linkRel] {
+		u.skipped[rel] = true // a link to a device node left out
+		return nil
+	}
 	linkDir, linkBase := path.Split(linkRel)
-	dir, err := securejoin.SecureJoin(u.root, linkDir)
+	dir, err := u.resolve(linkDir)
 	if err != nil {
-		return fmt.Errorf("resolving link target %q: %w", hdr.Linkname, err)
+		return fmt.Errorf("link target: %w", err)
 	}
 	src := filepath.Join(dir, linkBase)
 	fi, err := os.Lstat(src)
@@ -266,8 +336,8 @@ func (u *unpacker) hardlink(target string, hdr *tar.Header) error {
 	return os.Link(src, target)
 }
 
-// special creates device nodes (root only) and FIFOs.
-func (u *unpacker) special(target string, hdr *tar.Header) error {
+// special creates device nodes (root, unshared trees only) and FIFOs.
+func (u *unpacker) special(rel, target string, hdr *tar.Header) error {
 	var kind uint32
 	switch hdr.Typeflag {
 	case tar.TypeChar:
@@ -277,8 +347,14 @@ func (u *unpacker) special(target string, hdr *tar.Header) error {
 	default:
 		kind = unix.S_IFIFO
 	}
-	if u.opts.Rootless && kind != unix.S_IFIFO {
-		return nil // an unprivileged user cannot create device nodes
+	if (u.opts.Rootless || u.opts.Shared) && kind != unix.S_IFIFO {
+		// An unprivileged user cannot create device nodes, and a shared
+		// tree must not give whoever reaches it raw access to a device.
+		// Whatever the tree had there before goes, as it would have been
+		// replaced.
+		u.skipped[rel] = true
+		_, err := u.replace(target, false)
+		return err
 	}
 	if _, err := u.replace(target, false); err != nil {
 		return err
@@ -310,19 +386,22 @@ func (u *unpacker) chown(target string, hdr *tar.Header) error {
 }
 
 // mode turns a tar mode into an fs.FileMode, dropping setuid, setgid and
-// sticky when rootless.
+// sticky when rootless, and setuid and setgid of non-directories when the
+// tree is shared.
 func (u *unpacker) mode(hdr *tar.Header) fs.FileMode {
 	m := fs.FileMode(hdr.Mode) & fs.ModePerm
-	if !u.opts.Rootless {
-		if hdr.Mode&0o4000 != 0 {
-			m |= fs.ModeSetuid
-		}
-		if hdr.Mode&0o2000 != 0 {
-			m |= fs.ModeSetgid
-		}
-		if hdr.Mode&0o1000 != 0 {
-			m |= fs.ModeSticky
-		}
+	if u.opts.Rootless {
+		return m
+	}
+	strip := u.opts.Shared && hdr.Typeflag != tar.TypeDir
+	if hdr.Mode&0o4000 != 0 && !strip {
+		m |= fs.ModeSetuid
+	}
+	if hdr.Mode&0o2000 != 0 && !strip {
+		m |= fs.ModeSetgid
+	}
+	if hdr.Mode&0o1000 != 0 {
+		m |= fs.ModeSticky
 	}
 	return m
 }
