@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
 // Exit codes of the CNB platform specification (§ exit codes) that the phases
@@ -114,7 +116,7 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	return fmt.Sprintf("buildpack %s@%s: Buildpack API %q (kiln supports %s to %s)",
-		e.ID, e.Version, e.API, minBuildpackAPI, maxBuildpackAPI)
+		e.ID, e.Version, e.API, api.Buildpack.Min, api.Buildpack.Max)
 }
 
 func (e *APIError) Unwrap() error { return ErrUnsupportedAPI }

@@ -96,7 +96,8 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 		return fmt.Errorf("reading build image %s: %w", buildRef, err)
 	}
 	img, err := distribution.CreateBuilder(ctx, cfg, build, w.options(
-		distribution.WithLauncher(launcherBinary), distribution.WithCreator("kiln", version))...)
+		distribution.WithLauncher(launcherBinary), distribution.WithKilnLifecycle(version, nil),
+		distribution.WithCreator("kiln", version))...)
 	if err != nil {
 		return err
 	}

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/kilnbuild/kiln/internal/testutil"
+	"github.com/kilnbuild/kiln/lifecycle/api"
 	"github.com/kilnbuild/kiln/lifecycle/distribution"
 	"github.com/kilnbuild/kiln/oci"
 )
@@ -88,6 +90,11 @@ run-image = "oci:stack:run"
 	}
 	if b.Metadata.CreatedBy.Name != "kiln" || b.Metadata.CreatedBy.Version != version {
 		t.Errorf("createdBy %+v", b.Metadata.CreatedBy)
+	}
+	// The lifecycle is kiln's, with exactly the API versions kiln implements.
+	if lc := b.Metadata.Lifecycle; lc.Version != version || !cmp.Equal(lc.APIs, distribution.KilnAPIs) ||
+		lc.API.Platform != api.Platform.Min.String() || lc.API.Buildpack != api.Buildpack.Min.String() {
+		t.Errorf("lifecycle %+v, want kiln %s with %+v", lc, version, distribution.KilnAPIs)
 	}
 
 	testutil.SameAcrossModes(t, "builder create hello", strings.TrimSpace(out))

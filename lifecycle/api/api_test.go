@@ -32,3 +32,16 @@ func TestCompare(t *testing.T) {
 		t.Errorf("String = %q", v)
 	}
 }
+
+func TestRange(t *testing.T) {
+	r := Range{Min: Version{0, 7}, Max: Version{0, 9}}
+	if got := r.Versions(); len(got) != 3 || got[0] != "0.7" || got[2] != "0.9" {
+		t.Errorf("Versions() = %v", got)
+	}
+	if !r.Contains(MustParse("0.8")) || r.Contains(MustParse("0.10")) || r.Contains(MustParse("0.6")) || r.Contains(MustParse("1.8")) {
+		t.Error("Contains is wrong")
+	}
+	if r.String() != "0.7–0.9" {
+		t.Errorf("String() = %q", r.String())
+	}
+}

@@ -151,6 +151,10 @@ func ReadBuilderConfig(path string) (*BuilderConfig, error) {
 	if len(c.Order) == 0 {
 		c.Warnings = append(c.Warnings, "empty order definition")
 	}
+	if c.Lifecycle.Version != "" && c.Lifecycle.URI == "" {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("[lifecycle] version %q is ignored: kiln downloads no lifecycle, "+
+			"and a builder without [lifecycle] uri carries kiln's own", c.Lifecycle.Version))
+	}
 	return &c, nil
 }
 

@@ -3,6 +3,7 @@ package distribution
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -82,7 +83,7 @@ func createBuilder(ctx context.Context, cfg *BuilderConfig, build v1.Image, o *w
 	if len(runImages) == 0 {
 		return nil, fmt.Errorf("%w: no run image ([[run.images]] or [stack] run-image)", ErrInvalidConfig)
 	}
-	lc, err := builderLifecycle(cfg.Lifecycle)
+	lc, err := builderLifecycle(cfg.Lifecycle, o)
 	if err != nil {
 		return nil, err
 	}
@@ -174,9 +175,12 @@ type builderLifecycleSource struct {
 	md      LifecycleMetadata
 }
 
-func builderLifecycle(c LifecycleConfig) (builderLifecycleSource, error) {
+func builderLifecycle(c LifecycleConfig, o *writeOptions) (builderLifecycleSource, error) {
 	if c.URI == "" {
-		return builderLifecycleSource{md: kilnLifecycle(c.Version)}, nil
+		if o.kiln.version == "" {
+			return builderLifecycleSource{}, errors.New("no lifecycle archive in builder.toml and no kiln lifecycle given (WithKilnLifecycle)")
+		}
+		return builderLifecycleSource{md: kilnLifecycle(o.kiln.version)}, nil
 	}
 	kind, file := ParseLocator(c.URI, "")
 	if kind != LocatorPath {

@@ -64,7 +64,7 @@ image = "example.com/run-alt:1"
 
 func createTestBuilder(t *testing.T, cfg *BuilderConfig, build v1.Image) v1.Image {
 	t.Helper()
-	img, err := CreateBuilder(context.Background(), cfg, build, WithLauncher(fakeLauncher), WithTempDir(t.TempDir()),
+	img, err := CreateBuilder(context.Background(), cfg, build, WithLauncher(fakeLauncher), WithKilnLifecycle("9.9.9-test", nil), WithTempDir(t.TempDir()),
 		WithCreator("kiln", "test"))
 	if err != nil {
 		t.Fatal(err)
@@ -98,11 +98,11 @@ func TestCreateBuilder(t *testing.T) {
 		// the others it holds (sorted).
 		Buildpacks: []ModuleInfo{fixture("acme/meta", "0.1.0"), fixture("acme/a", "1.0.0"), fixture("acme/b", "2.0.0")},
 		Stack:      StackMetadata{RunImage: runImages[0]},
-		Lifecycle: LifecycleMetadata{Version: DefaultLifecycleVersion,
+		Lifecycle: LifecycleMetadata{Version: "9.9.9-test",
 			API: LifecycleAPI{Buildpack: "0.2", Platform: "0.7"},
 			APIs: LifecycleAPIs{
 				Buildpack: APIVersions{Deprecated: []string{}, Supported: []string{"0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "0.10", "0.11", "0.12"}},
-				Platform:  APIVersions{Deprecated: []string{}, Supported: []string{"0.7", "0.8", "0.9", "0.10", "0.11", "0.12", "0.13", "0.14", "0.15"}},
+				Platform:  APIVersions{Deprecated: []string{}, Supported: []string{"0.7", "0.8", "0.9", "0.10", "0.11", "0.12", "0.13", "0.14"}},
 			}},
 		CreatedBy: CreatorMetadata{Name: "kiln", Version: "test"},
 		Images:    runImages,
@@ -333,7 +333,7 @@ func TestCreateBuilderErrors(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(cfg)
 			}
-			_, err := CreateBuilder(context.Background(), cfg, testBuildImage(t, tc.stack), WithLauncher(fakeLauncher),
+			_, err := CreateBuilder(context.Background(), cfg, testBuildImage(t, tc.stack), WithLauncher(fakeLauncher), WithKilnLifecycle("9.9.9-test", nil),
 				WithTempDir(t.TempDir()))
 			if !errors.Is(err, tc.want) {
 				t.Errorf("error %v, want %v", err, tc.want)

@@ -67,7 +67,7 @@ image = "registry.example/run:1"
 	}
 	build := buildImage([]string{"CNB_USER_ID=1000", "CNB_GROUP_ID=1000"})
 	launcher := func(arch string) ([]byte, error) { return []byte("the launcher for " + arch), nil }
-	builder, err := distribution.CreateBuilder(ctx, cfg, build, append(opts, distribution.WithLauncher(launcher))...)
+	builder, err := distribution.CreateBuilder(ctx, cfg, build, append(opts, distribution.WithLauncher(launcher), distribution.WithKilnLifecycle("0.1.0", nil))...)
 	if err != nil {
 		log.Fatal(err)
 	}

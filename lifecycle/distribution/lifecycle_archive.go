@@ -12,37 +12,20 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/kilnbuild/kiln/lifecycle/api"
 	"github.com/kilnbuild/kiln/oci"
 )
 
-// DefaultLifecycleVersion is the lifecycle version a kiln builder declares
-// when builder.toml gives no lifecycle archive: the reference lifecycle
-// release whose Platform API range kiln's phases follow. pack build refuses
-// a builder without a lifecycle version.
-const DefaultLifecycleVersion = "0.20.0"
-
-// KilnAPIs are the API versions kiln's phases and launcher support, which a
-// builder without a lifecycle archive declares: Buildpack API 0.2–0.12,
-// Platform API 0.7–0.15.
+// KilnAPIs are the API versions kiln's own lifecycle implements (package
+// lifecycle/api), which a builder without a lifecycle archive declares.
 var KilnAPIs = LifecycleAPIs{
-	Buildpack: APIVersions{Deprecated: []string{}, Supported: apiRange(2, 12)},
-	Platform:  APIVersions{Deprecated: []string{}, Supported: apiRange(7, 15)},
+	Buildpack: APIVersions{Deprecated: []string{}, Supported: api.Buildpack.Versions()},
+	Platform:  APIVersions{Deprecated: []string{}, Supported: api.Platform.Versions()},
 }
 
-func apiRange(lo, hi int) []string {
-	var vs []string
-	for i := lo; i <= hi; i++ {
-		vs = append(vs, fmt.Sprintf("0.%d", i))
-	}
-	return vs
-}
-
-// kilnLifecycle is the lifecycle metadata of a builder carrying the kiln
-// launcher only.
+// kilnLifecycle is the lifecycle metadata of a builder carrying kiln's own
+// lifecycle: kiln's version and API ranges.
 func kilnLifecycle(version string) LifecycleMetadata {
-	if version == "" {
-		version = DefaultLifecycleVersion
-	}
 	return LifecycleMetadata{Version: version, APIs: KilnAPIs, API: LifecycleAPI{
 		Buildpack: KilnAPIs.Buildpack.Supported[0], Platform: KilnAPIs.Platform.Supported[0]}}
 }

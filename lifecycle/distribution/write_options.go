@@ -17,6 +17,7 @@ type writeOptions struct {
 	tempDir  string
 	created  time.Time
 	launcher func(arch string) ([]byte, error)
+	kiln     kilnLifecycleOption
 	creator  CreatorMetadata
 }
 
@@ -91,6 +92,27 @@ func WithLauncher(fn func(arch string) ([]byte, error)) WriteOption {
 			return errors.New("nil launcher function")
 		}
 		o.launcher = fn
+		return nil
+	}
+}
+
+// kilnLifecycleOption is WithKilnLifecycle's.
+type kilnLifecycleOption struct {
+	version string
+	phases  func(arch string) ([]byte, error)
+}
+
+// WithKilnLifecycle names kiln's own lifecycle, which CreateBuilder puts in a
+// builder whose builder.toml names no lifecycle archive: version is what the
+// builder metadata declares (kiln's version, with the API ranges of package
+// lifecycle/api), and phases, when not nil, returns the multi-call binary
+// for linux/<arch> that /cnb/lifecycle/{creator,analyzer,…} name.
+func WithKilnLifecycle(version string, phases func(arch string) ([]byte, error)) WriteOption {
+	return func(o *writeOptions) error {
+		if version == "" {
+			return errors.New("no kiln lifecycle version")
+		}
+		o.kiln = kilnLifecycleOption{version: version, phases: phases}
 		return nil
 	}
 }
