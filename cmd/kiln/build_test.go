@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -422,5 +423,21 @@ value = ""
 	out, errOut, code = e.kiln(t, "build", "oci:out:project", "--builder", builder, "--path", e.app)
 	if code != 51 || !strings.Contains(out+errOut, "failing as asked") {
 		t.Errorf("project build env: exit %d, want 51\n%s\n%s", code, out, errOut)
+	}
+}
+
+// The kiln binary builders carry as their lifecycle is the built bin/kiln
+// (KILN_TEST_BIN in the rootless pass), not this test binary: builders
+// then have the same digest in both passes.
+func init() {
+	kilnExecutable = func() (string, error) {
+		if p := os.Getenv("KILN_TEST_BIN"); p != "" {
+			return p, nil
+		}
+		p := filepath.Join(pkgDir, "..", "..", "bin", "kiln")
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("no kiln binary to put in builders (make build, or KILN_TEST_BIN): %w", err)
+		}
+		return p, nil
 	}
 }

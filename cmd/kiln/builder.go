@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
@@ -95,8 +97,13 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 	if err != nil {
 		return fmt.Errorf("reading build image %s: %w", buildRef, err)
 	}
+	if cf, err := build.ConfigFile(); err == nil && cf.Architecture != runtime.GOARCH {
+		fmt.Fprintf(stderr, "Warning: the build image is linux/%s and this kiln linux/%s: the builder gets the launcher but no "+
+			"/cnb/lifecycle phases (pack, kpack and Tekton need them: give [lifecycle] uri, or run a linux/%[1]s kiln)\n",
+			cf.Architecture, runtime.GOARCH)
+	}
 	img, err := distribution.CreateBuilder(ctx, cfg, build, w.options(
-		distribution.WithLauncher(launcherBinary), distribution.WithKilnLifecycle(version, nil),
+		distribution.WithLauncher(launcherBinary), distribution.WithKilnLifecycle(version, kilnLifecycleBinary),
 		distribution.WithCreator("kiln", version))...)
 	if err != nil {
 		return err
@@ -107,4 +114,26 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), h)
 	return nil
+}
+
+// kilnExecutable is the kiln binary builders carry as their lifecycle
+// (tests point it at bin/kiln: the test binary is not kiln).
+var kilnExecutable = os.Executable
+
+// kilnLifecycleBinary is kiln's lifecycle for linux/arch: this very binary
+// (static, no libc needed in the builder), or none for another
+// architecture.
+func kilnLifecycleBinary(arch string) ([]byte, error) {
+	if arch != runtime.GOARCH {
+		return nil, nil
+	}
+	exe, err := kilnExecutable()
+	if err != nil {
+		return nil, fmt.Errorf("finding the kiln binary for the builder's lifecycle: %w", err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		return nil, fmt.Errorf("reading the kiln binary for the builder's lifecycle: %w", err)
+	}
+	return b, nil
 }

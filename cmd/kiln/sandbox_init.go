@@ -13,6 +13,11 @@ import (
 // imported package's and before main, so before cobra.
 func init() {
 	sandbox.Init()
+	// In a builder, kiln is the lifecycle: /cnb/lifecycle/creator and the
+	// other phases are links to it (lifecycle.go).
+	if code, ok := lifecycleMain(os.Args, os.Stdout, os.Stderr, os.Environ()); ok {
+		os.Exit(code)
+	}
 	if startsManyContainers(os.Args[1:]) {
 		// Seal the binary once rather than once per container.
 		if err := sandbox.Preseal(); err != nil {

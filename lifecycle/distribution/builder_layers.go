@@ -81,7 +81,7 @@ func (b *builderParts) dirsLayer(lo oci.LayerOptions) (v1.Layer, error) {
 // lifecycleLayer holds /cnb/lifecycle — the kiln launcher, or the binaries
 // of the lifecycle archive — and the /lifecycle link.
 func (b *builderParts) lifecycleLayer(lo oci.LayerOptions) (v1.Layer, error) {
-	var launcher []byte
+	var launcher, phases []byte
 	if b.lc.archive == "" {
 		if b.o.launcher == nil {
 			return nil, errors.New("no launcher given (WithLauncher) and no lifecycle archive in builder.toml")
@@ -89,6 +89,11 @@ func (b *builderParts) lifecycleLayer(lo oci.LayerOptions) (v1.Layer, error) {
 		var err error
 		if launcher, err = b.o.launcher(b.bi.platform.Architecture); err != nil {
 			return nil, err
+		}
+		if b.o.kiln.phases != nil {
+			if phases, err = b.o.kiln.phases(b.bi.platform.Architecture); err != nil {
+				return nil, err
+			}
 		}
 	}
 	w, err := oci.NewLayerWriter(lo)
@@ -99,7 +104,7 @@ func (b *builderParts) lifecycleLayer(lo oci.LayerOptions) (v1.Layer, error) {
 	if err == nil && b.lc.archive != "" {
 		err = writeLifecycleBinaries(w, b.lc.archive)
 	} else if err == nil {
-		err = w.File(lifecycleDir+"/launcher", 0o755, 0, 0, int64(len(launcher)), bytes.NewReader(launcher))
+		err = writeKilnLifecycle(w, launcher, phases)
 	}
 	if err == nil {
 		err = w.SymlinkMode(compatLifecycleDir, lifecycleDir, 0o644, 0, 0) // pack's mode for it
@@ -109,6 +114,37 @@ func (b *builderParts) lifecycleLayer(lo oci.LayerOptions) (v1.Layer, error) {
 		return nil, err
 	}
 	return w.Layer()
+}
+
+// KilnPhases are the Platform API phase binaries of kiln's lifecycle: links
+// to /cnb/lifecycle/lifecycle (the kiln binary), as the reference
+// lifecycle's are links to its multi-call binary.
+var KilnPhases = []string{"analyzer", "builder", "creator", "detector", "exporter", "rebaser", "restorer"}
+
+// writeKilnLifecycle writes kiln's lifecycle into /cnb/lifecycle: the
+// launcher, and, when there is one for the builder's architecture, the
+// kiln binary as /cnb/lifecycle/lifecycle with a link per phase, in name
+// order.
+func writeKilnLifecycle(w *oci.LayerWriter, launcher, phases []byte) error {
+	names := []string{"launcher"}
+	if phases != nil {
+		names = slices.Sorted(slices.Values(append(append(names, "lifecycle"), KilnPhases...)))
+	}
+	for _, n := range names {
+		var err error
+		switch n {
+		case "launcher":
+			err = w.File(lifecycleDir+"/launcher", 0o755, 0, 0, int64(len(launcher)), bytes.NewReader(launcher))
+		case "lifecycle":
+			err = w.File(lifecycleDir+"/lifecycle", 0o755, 0, 0, int64(len(phases)), bytes.NewReader(phases))
+		default:
+			err = w.Symlink(lifecycleDir+"/"+n, "lifecycle", 0, 0)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // configLayer holds /cnb/order.toml, /cnb/system.toml, /cnb/stack.toml,

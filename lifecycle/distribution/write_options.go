@@ -106,7 +106,9 @@ type kilnLifecycleOption struct {
 // builder whose builder.toml names no lifecycle archive: version is what the
 // builder metadata declares (kiln's version, with the API ranges of package
 // lifecycle/api), and phases, when not nil, returns the multi-call binary
-// for linux/<arch> that /cnb/lifecycle/{creator,analyzer,…} name.
+// for linux/<arch> that /cnb/lifecycle/{creator,analyzer,…} name (nil
+// bytes: none for that architecture, the builder then has the launcher
+// only).
 func WithKilnLifecycle(version string, phases func(arch string) ([]byte, error)) WriteOption {
 	return func(o *writeOptions) error {
 		if version == "" {

@@ -86,6 +86,12 @@ type BuildRequest struct {
 	// ClearCache ignores what it holds (it is still written afterwards).
 	Cache      *lifecycle.Cache
 	ClearCache bool
+	// SkipLayers restores no layer metadata and no cached layers, only
+	// store.toml (the Platform API's -skip-restore, CNB_SKIP_RESTORE).
+	SkipLayers bool
+	// ProjectMetadata is project-metadata.toml, the app image's
+	// io.buildpacks.project.metadata label ({} when nil).
+	ProjectMetadata *lifecycle.ProjectMetadata
 	// InPlace, when set, builds on the root filesystem kiln runs on, the
 	// builder image (see InPlace): Builder, BuilderImage, BuildImage and
 	// Buildpacks stay empty, and AppDir is built where it is.

@@ -183,6 +183,15 @@ func toLifecycleOrder(o distribution.Order) lifecycle.Order {
 	return out
 }
 
+// runImageName is the default run image's name as given (analyzed.toml's
+// run-image.image).
+func (in *buildInputs) runImageName() string {
+	if in.localRun != "" {
+		return in.localRun
+	}
+	return in.runImages[0].Image
+}
+
 // runImageRef is the reference the run image is read by: the default run
 // image's kiln-local name when it has one, else its registry name.
 func (in *buildInputs) runImageRef() string {

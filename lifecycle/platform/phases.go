@@ -233,6 +233,9 @@ func (b *building) export(ctx context.Context) error {
 		Logger:          b.o.logger,
 		Out:             b.out,
 	}
+	if b.req.ProjectMetadata != nil {
+		e.Project = *b.req.ProjectMetadata
+	}
 	b.exporter = e
 	img, report, err := e.Run(ctx, b.built)
 	if err != nil {
@@ -304,6 +307,7 @@ func (b *building) restore(ctx context.Context) error {
 		Analysis:    b.analysis,
 		Store:       b.req.Store,
 		PlatformAPI: b.req.PlatformAPI,
+		SkipLayers:  b.req.SkipLayers,
 		Unpack:      oci.UnpackOptions{Rootless: b.req.Rootless},
 		Owner:       b.owner(),
 		Logger:      b.o.logger,
