@@ -9,7 +9,7 @@ TAGS     ?= netgo osusergo seccomp
 LDFLAGS  := -s -w -extldflags=-static
 export CGO_ENABLED := 1
 
-.PHONY: all build deps test test-root test-rootless bench demo clean
+.PHONY: all build deps test test-root test-rootless bench demo image clean
 
 all: build
 
@@ -30,6 +30,15 @@ bench: deps
 
 demo:
 	@./hack/demo.sh
+
+# kiln's own image (no Dockerfile, no daemon): the static binary at
+# /usr/local/bin/kiln, written by kiln's oci package, deterministic. IMAGE is
+# any kiln reference: oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG] or a
+# registry. For an init container or CI step: kiln install /shared/kiln.
+IMAGE   ?= oci:$(BIN)/image:kiln
+VERSION ?= dev
+image: build
+	@$(GO) run ./hack/kilnimage -binary $(BIN)/kiln -version $(VERSION) $(IMAGE)
 
 clean:
 	rm -rf $(BIN)
