@@ -42,6 +42,15 @@ if ! "${gotest[@]}" -v ./... >"$logdir/root.log" 2>&1; then
 fi
 summarise "$logdir/root.log"
 
+# deploy/ is a module of its own (the Kubernetes API types are for its test
+# only): the integration files decoded strictly.
+echo "== go test ./... in deploy/"
+if ! (cd deploy && "$GO" test -count=1 -v ./... >"$logdir/deploy.log" 2>&1); then
+	fail=1
+	grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|--- PASS|    --- PASS)' "$logdir/deploy.log" | tail -100
+fi
+summarise "$logdir/deploy.log"
+
 if [ "$(id -u)" -eq 0 ] && [ -s hack/rootless-packages ]; then
 	user=kiln-test
 	id -u "$user" >/dev/null 2>&1 || useradd --system --create-home --shell /bin/sh "$user"
