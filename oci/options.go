@@ -24,17 +24,18 @@ const (
 	PullNever
 )
 
-// ParsePullPolicy parses "always", "if-missing" or "never".
+// ParsePullPolicy parses "always", "if-missing" or "never"; pack's
+// "if-not-present" is "if-missing".
 func ParsePullPolicy(s string) (PullPolicy, error) {
 	switch s {
 	case "always":
 		return PullAlways, nil
-	case "if-missing", "":
+	case "if-missing", "if-not-present", "":
 		return PullIfMissing, nil
 	case "never":
 		return PullNever, nil
 	}
-	return 0, fmt.Errorf("parsing pull policy %q: want always, if-missing or never", s)
+	return 0, fmt.Errorf("parsing pull policy %q: want always, if-missing (pack: if-not-present) or never", s)
 }
 
 // String returns the policy as ParsePullPolicy accepts it.
@@ -61,6 +62,8 @@ type options struct {
 	// platformSet: WithPlatform was given, so an image of another platform
 	// is an error (ErrNoPlatform), not the default's best effort.
 	platformSet bool
+	mirrors     map[string]string // registry host → mirror (reads)
+	tls         tlsOptions
 	progress    func(Progress)
 	logger      *slog.Logger
 }

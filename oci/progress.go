@@ -42,6 +42,9 @@ type Progress struct {
 	// image otherwise. Total is 0 when unknown.
 	Complete, Total int64
 	Done            bool // the blob (or the image) is finished
+	// Present: the destination already had Blob, so nothing was sent
+	// (a push's HEAD answered 200).
+	Present bool
 }
 
 // progressReader reports bytes read through it as Progress events.

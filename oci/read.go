@@ -37,6 +37,9 @@ func Read(ctx context.Context, ref Reference, opts ...Option) (v1.Image, error) 
 			return nil, fmt.Errorf("reading an empty registry reference: %w", ErrInvalidReference)
 		}
 		img, err = readRegistry(ctx, o.registryName(ref.Name), o)
+		if re := o.explainRegistryError(ctx, ref.Name, err); re != err {
+			return nil, fmt.Errorf("reading %s: %w", ref, re)
+		}
 	default:
 		return nil, fmt.Errorf("reading %v: %w", ref, ErrInvalidReference)
 	}
@@ -126,7 +129,11 @@ func readRegistry(ctx context.Context, ref name.Reference, o *options) (v1.Image
 		if o.policy == PullNever {
 			return nil, fmt.Errorf("reading %s without a store: %w", ref, ErrNotInStore)
 		}
-		img, err := remote.Image(ref, o.remoteOptions(ctx)...)
+		ropts, err := o.remoteOptions(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref, err)
+		}
+		img, err := remote.Image(ref, ropts...)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", ref, err)
 		}

@@ -59,7 +59,10 @@ func (s *Store) imageByDigest(h v1.Hash, platform v1.Platform) (v1.Image, error)
 // lacks (the index, the manifest of the platform's image, its config and its
 // layers), records ref in the index and returns the image read from the store.
 func (s *Store) pull(ctx context.Context, ref name.Reference, o *options) (v1.Image, error) {
-	ropts := o.remoteOptions(ctx)
+	ropts, err := o.remoteOptions(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+	}
 	top, err := remote.Get(ref, ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)
@@ -113,7 +116,10 @@ const pullConcurrency = 3
 func (s *Store) fetchBlobs(ctx context.Context, ref name.Reference, blobs []v1.Descriptor, o *options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ropts := o.remoteOptions(ctx)
+	ropts, err := o.remoteOptions(ctx, nil)
+	if err != nil {
+		return err
+	}
 	sem := make(chan struct{}, pullConcurrency)
 	errs := make(chan error, len(blobs))
 	for _, d := range blobs {
@@ -155,15 +161,21 @@ func (s *Store) fetchBlob(ref name.Reference, d v1.Descriptor, o *options, ropts
 	return s.layout.writeBlob(d.Digest, newProgressReader(rc, event, o.progress), source)
 }
 
-// remoteOptions turns options into ggcr remote options.
-func (o *options) remoteOptions(ctx context.Context) []remote.Option {
+// remoteOptions turns options into ggcr remote options for reads (through
+// the mirrors) or, with exists, for a push that reports the blobs the
+// registry already has.
+func (o *options) remoteOptions(ctx context.Context, exists func(v1.Hash)) ([]remote.Option, error) {
+	tr, err := o.transportFor(exists == nil, exists)
+	if err != nil {
+		return nil, err
+	}
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(o.keychain),
-		remote.WithTransport(o.transport),
+		remote.WithTransport(tr),
 		remote.WithPlatform(o.platform),
 		remote.WithUserAgent("kiln"),
-	}
+	}, nil
 }
 
 // registryName returns ref re-parsed with name.Insecure when its registry is

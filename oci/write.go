@@ -31,7 +31,11 @@ func Write(ctx context.Context, ref Reference, img v1.Image, opts ...Option) (v1
 		if ref.Name == nil {
 			return v1.Hash{}, fmt.Errorf("writing to an empty registry reference: %w", ErrInvalidReference)
 		}
-		return writeRegistry(ctx, o.registryName(ref.Name), img, o)
+		h, err := writeRegistry(ctx, o.registryName(ref.Name), img, o)
+		if re := o.explainRegistryError(ctx, ref.Name, err); re != err {
+			return h, fmt.Errorf("writing %s: %w", ref, re)
+		}
+		return h, err
 	}
 	return v1.Hash{}, fmt.Errorf("writing %v: %w", ref, ErrInvalidReference)
 }
@@ -150,9 +154,16 @@ func archiveDigest(ref Reference) (v1.Hash, error) {
 }
 
 func writeRegistry(ctx context.Context, ref name.Reference, img v1.Image, o *options) (v1.Hash, error) {
+	exists := func(h v1.Hash) {
+		o.progress(Progress{Phase: PhasePush, Ref: ref.String(), Blob: h, Done: true, Present: true})
+	}
+	ropts, err := o.remoteOptions(ctx, exists)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("pushing %s: %w", ref, err)
+	}
 	updates := make(chan v1.Update, 16)
 	done := forwardUpdates(updates, Progress{Phase: PhasePush, Ref: ref.String()}, o.progress)
-	err := remote.Write(ref, img, append(o.remoteOptions(ctx), remote.WithProgress(updates))...)
+	err = remote.Write(ref, img, append(ropts, remote.WithProgress(updates))...)
 	<-done
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("pushing %s: %w", ref, err)

@@ -44,6 +44,10 @@ type buildFlags struct {
 	cacheImage     string
 	clearCache     bool
 	layersDir      string
+	tags           []string
+	creationTime   string
+	sbomDir        string
+	packCheck      func(*cobra.Command) error
 }
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
@@ -73,18 +77,21 @@ image (a CI pod): the builder is the root filesystem, the app is built where
 				}
 				f.output = args[0]
 			}
+			if err := f.packCheck(cmd); err != nil {
+				return err
+			}
 			return runBuild(cmd, g, f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "", "where to write the image (or give it as the first argument)")
-	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml file, builder image reference, or rootfs:/ (build in place, inside the builder image)")
+	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml file, builder image reference, or rootfs:/ (build in place, inside the builder image); default: project.toml's [io.buildpacks] builder, then kiln config default-builder")
 	fl.StringVar(&f.layersDir, "layers-dir", "", "with --builder rootfs:/: the layers directory (default /layers, which must be writable)")
-	fl.StringVarP(&f.path, "path", "p", ".", "the app's source directory")
-	fl.StringArrayVarP(&f.buildpacks, "buildpack", "b", nil, "use this buildpack (directory, .cnb file or image) instead of the builder's order (repeatable)")
+	fl.StringVarP(&f.path, "path", "p", ".", "the app's source directory, or a .zip or .jar of it")
+	fl.StringSliceVarP(&f.buildpacks, "buildpack", "b", nil, "use this buildpack (directory, .cnb file or image) instead of the builder's order (repeatable, or comma-separated)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "build-time environment variable K=V, or K to copy it from kiln's environment (repeatable)")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "file of K=V lines for the build environment (repeatable)")
-	fl.StringVar(&f.defaultProcess, "default-process", "", "the process type the image starts by default")
+	fl.StringVarP(&f.defaultProcess, "default-process", "D", "", "the process type the image starts by default")
 	fl.StringVar(&f.network, "network", "host", "network for buildpacks: host or none")
 	fl.StringVar(&f.sandbox, "sandbox", "auto", sandboxFlagUsage)
 	fl.StringVarP(&f.descriptor, "descriptor", "d", "", "project descriptor (default <path>/project.toml when present)")
@@ -94,21 +101,42 @@ image (a CI pod): the builder is the root filesystem, the app is built where
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep the build cache in this directory (an OCI layout) instead of kiln's store")
 	fl.StringVar(&f.cacheImage, "cache-image", "", "keep the build cache in this registry image, to share it between machines")
 	fl.BoolVar(&f.clearCache, "clear-cache", false, "ignore the cache's content for this build (it is written again afterwards)")
-	fl.StringVar(&f.report, "report", "", "write a JSON report (phase durations, layers, digest) to this file")
+	fl.StringVar(&f.report, "report", "", "write a JSON report (phase durations, layers, digest; on failure the phase, exit code and error) to this file")
+	fl.StringSliceVarP(&f.tags, "tag", "t", nil, "also write the image to this reference (repeatable, or comma-separated): one digest everywhere")
+	fl.StringVar(&f.creationTime, "creation-time", "", "the image's created time: now, or Unix seconds (default SOURCE_DATE_EPOCH, else 1980-01-01)")
+	fl.StringVar(&f.sbomDir, "sbom-output-dir", "", "copy the image's SBOM files (layers/sbom/...) into this directory")
+	fl.Bool("publish", false, "accepted for pack's sake: a registry REF is always pushed directly")
+	f.packCheck = addPackFlags(cmd, "build")
 	return cmd
 }
 
 // runBuild is `kiln build`: flags and environment to a platform.BuildRequest,
-// one platform.Build, then the image written to the output.
-func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
+// one platform.Build, then the image written to the output and the tags.
+func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) (err error) {
 	ctx, out, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-	if f.output == "" {
-		return errors.New("no output: give REF or --output REF")
+	var res *platform.BuildOutput
+	stage := "setup"
+	if f.report != "" {
+		// The report is written on failure too: CI reads what failed.
+		defer func() {
+			if err != nil {
+				if rerr := writeFailureReport(f.report, f.output, stage, res, err); rerr != nil {
+					err = errors.Join(err, rerr)
+				}
+			}
+		}()
 	}
-	if f.builder == "" && len(f.buildpacks) == 0 {
-		return errors.New("no builder: give --builder BUILDER")
+	if f.output == "" {
+		return errors.New("no output: give REF or --output REF (oci:DIR[:TAG], docker-archive:FILE or a registry reference)")
 	}
 	outRef, err := parseImageArg("the output", f.output, refOutput)
+	if err != nil {
+		return err
+	}
+	if publish, _ := cmd.Flags().GetBool("publish"); publish && outRef.Kind != oci.KindRegistry {
+		return fmt.Errorf("--publish pushes to a registry, but the output %s is not a registry reference: drop --publish, or give a registry REF", f.output)
+	}
+	tagRefs, err := parseTags(f.tags)
 	if err != nil {
 		return err
 	}
@@ -134,6 +162,9 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if err != nil {
 		return fmt.Errorf("--sandbox: %w", err)
 	}
+	if err := checkSBOMDir(f.sbomDir); err != nil {
+		return err
+	}
 	opts, err := g.ociOptions(stderr)
 	if err != nil {
 		return err
@@ -142,37 +173,52 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) error {
 	if err != nil {
 		return err
 	}
-	req, err := buildRequest(ctx, g, f, outRef, store, opts)
-	if err != nil {
-		return err
-	}
-	req.Out = out
-	for _, w := range projectWarnings(req.Project) {
-		fmt.Fprintf(stderr, "Warning: %s\n", w)
-	}
 	work, err := os.MkdirTemp(store.Dir(), "build-")
 	if err != nil {
 		return fmt.Errorf("creating the build directory: %w", err)
 	}
 	defer os.RemoveAll(work)
+	if f.path, err = appSource(ctx, f.path, filepath.Join(work, "source")); err != nil {
+		return err
+	}
+	req, err := buildRequest(ctx, g, f, outRef, store, opts, stderr)
+	if err != nil {
+		return err
+	}
+	req.Out = out
+	if g.quiet {
+		req.Out = io.Discard
+	}
+	for _, w := range projectWarnings(req.Project) {
+		fmt.Fprintf(stderr, "Warning: %s\n", w)
+	}
 	req.WorkDir = work
 	state, err := stateDir()
 	if err != nil {
 		return err
 	}
 	sb := &buildSandbox{level: level, network: network, stateDir: state, logger: g.logger(stderr), out: out}
-	res, err := platform.Build(ctx, req, sb,
+	stage = "build"
+	res, err = platform.Build(ctx, req, sb,
 		platform.WithImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
 		platform.WithLogger(g.logger(stderr)),
-		platform.WithProgress(newProgressPrinter(stderr).report))
+		platform.WithProgress(g.progress(stderr)))
 	if err != nil {
 		return err
 	}
-	return writeBuilt(ctx, out, outRef, res, f.report, sb.iso, opts)
+	res.FailedPhase, stage = "", "write"
+	warnRootUser(stderr, res.Image)
+	if err := writeBuilt(ctx, out, outRef, tagRefs, res, f.report, sb.iso, opts); err != nil {
+		return err
+	}
+	if f.sbomDir != "" {
+		return writeSBOM(ctx, stderr, res.Image, f.sbomDir)
+	}
+	return nil
 }
 
 // buildRequest turns the flags and environment into a BuildRequest.
-func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci.Reference, store *oci.Store, opts []oci.Option) (platform.BuildRequest, error) {
+func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci.Reference, store *oci.Store, opts []oci.Option, stderr io.Writer) (platform.BuildRequest, error) {
 	var req platform.BuildRequest
 	env, err := buildEnv(f.env, f.envFiles)
 	if err != nil {
@@ -182,7 +228,7 @@ func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci
 	if err != nil {
 		return req, err
 	}
-	created, err := sourceDateEpoch()
+	created, err := creationTime(f.creationTime)
 	if err != nil {
 		return req, err
 	}
@@ -205,27 +251,42 @@ func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci
 	if req.PreviousImage == "" {
 		req.PreviousImage = outRef.String()
 	}
+	if req.Project, err = project.Load(f.path, f.descriptor); err != nil {
+		return req, err
+	}
+	builder, from := f.builder, "--builder"
+	if builder == "" && req.Project != nil && req.Project.Builder != "" {
+		builder, from = req.Project.Builder, "project.toml's [io.buildpacks] builder"
+	}
+	if builder == "" && g.defaultBuilder != "" {
+		builder, from = g.defaultBuilder, "the default builder ("+g.settings["default-builder"].source+")"
+	}
+	if builder == "" && len(f.buildpacks) == 0 {
+		return req, errors.New("no builder: give --builder BUILDER (a builder.toml or a builder image), set [io.buildpacks] builder in project.toml, or kiln config default-builder BUILDER")
+	}
+	if from != "--builder" && builder != "" {
+		fmt.Fprintf(stderr, "Using builder %s from %s\n", builder, from)
+	}
 	if req.Cache, err = buildCache(f, outRef, store, opts, g.pull); err != nil {
 		return req, err
 	}
-	if f.layersDir != "" && f.builder != inPlaceBuilder {
+	if f.layersDir != "" && builder != inPlaceBuilder {
 		return req, fmt.Errorf("--layers-dir is for building in place (--builder %s)", inPlaceBuilder)
 	}
-	if f.builder == inPlaceBuilder {
+	if builder == inPlaceBuilder {
 		// The running image is the builder: its environment is kiln's own.
 		req.InPlace = &platform.InPlace{Env: os.Environ(), LayersDir: f.layersDir}
 		if req.Cache != nil {
 			req.Cache.Trees = "" // the layers are on another volume than the store: no renames
 		}
-	} else if strings.HasPrefix(f.builder, "rootfs:") {
-		return req, fmt.Errorf("--builder %s: only %s (the root filesystem kiln runs on) builds in place; give a builder image otherwise", f.builder, inPlaceBuilder)
-	} else if f.builder != "" {
-		if err := resolveBuilder(ctx, &req, f.builder, opts); err != nil {
+	} else if strings.HasPrefix(builder, "rootfs:") {
+		return req, fmt.Errorf("%s %s: only %s (the root filesystem kiln runs on) builds in place; give a builder image otherwise", from, builder, inPlaceBuilder)
+	} else if builder != "" {
+		if err := resolveBuilder(ctx, &req, builder, from, opts); err != nil {
 			return req, err
 		}
 	}
-	req.Project, err = project.Load(f.path, f.descriptor)
-	return req, err
+	return req, nil
 }
 
 // inPlaceBuilder is --builder for a build in place: the builder is the root
@@ -244,7 +305,7 @@ func projectWarnings(p *project.Descriptor) []string {
 // previous image in a registry, which is read as it is there now without
 // fetching layers the build may only reuse by digest.
 func buildImageReader(g *globalFlags, previous string, opts []oci.Option, stderr io.Writer) distribution.ImageReader {
-	remoteOpts := []oci.Option{oci.WithInsecureRegistries(g.insecure...), oci.WithLogger(g.logger(stderr))}
+	remoteOpts := g.registryOptions(stderr)
 	return func(ctx context.Context, ref string) (v1.Image, error) {
 		r, err := oci.ParseReference(ref)
 		if err != nil {
@@ -257,17 +318,29 @@ func buildImageReader(g *globalFlags, previous string, opts []oci.Option, stderr
 	}
 }
 
-// writeBuilt writes the built image to outRef, prints pack's closing lines
-// and the --report file.
-func writeBuilt(ctx context.Context, out io.Writer, outRef oci.Reference, res *platform.BuildOutput, report string, iso *sandbox.Isolation, opts []oci.Option) error {
+// writeBuilt writes the built image to outRef and the tags, prints pack's
+// closing lines and the --report file.
+func writeBuilt(ctx context.Context, out io.Writer, outRef oci.Reference, tags []oci.Reference, res *platform.BuildOutput, report string, iso *sandbox.Isolation, opts []oci.Option) error {
 	start := time.Now()
 	fmt.Fprintf(out, "Saving %s...\n", outRef)
 	digest, err := oci.Write(ctx, outRef, res.Image, opts...)
 	if err != nil {
 		return &lifecycle.ExportError{Err: fmt.Errorf("writing %s: %w", outRef, err)}
 	}
+	for _, t := range tags {
+		h, err := oci.Write(ctx, t, res.Image, opts...)
+		if err != nil {
+			return &lifecycle.ExportError{Err: fmt.Errorf("writing --tag %s: %w", t, err)}
+		}
+		if h != digest {
+			fmt.Fprintf(out, "note: %s has digest %s: a docker archive stores no manifest\n", t, h)
+		}
+	}
 	res.Phases = append(res.Phases, platform.PhaseTiming{Phase: "write", Duration: time.Since(start)})
 	fmt.Fprintf(out, "*** Images (%s):\n      %s\n", imageID(digest), outRef)
+	for _, t := range tags {
+		fmt.Fprintf(out, "      %s\n", t)
+	}
 	fmt.Fprintf(out, "Successfully built image %s\n", outRef)
 	if report != "" {
 		return writeBuildReport(report, outRef.String(), digest, res, iso)
@@ -306,7 +379,7 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 // resolveBuilder reads --builder: a builder.toml when it is a file (other
 // than an archive) or ends in .toml, otherwise a builder image (oci:,
 // docker-archive:, an image on disk, or a registry reference).
-func resolveBuilder(ctx context.Context, req *platform.BuildRequest, builder string, opts []oci.Option) error {
+func resolveBuilder(ctx context.Context, req *platform.BuildRequest, builder, from string, opts []oci.Option) error {
 	if !hasRefPrefix(builder) {
 		fi, err := os.Stat(builder)
 		switch {
@@ -318,10 +391,10 @@ func resolveBuilder(ctx context.Context, req *platform.BuildRequest, builder str
 			req.Builder = cfg
 			return err
 		case err != nil && strings.HasSuffix(builder, ".toml"):
-			return fmt.Errorf("--builder %s: no such file (a builder.toml file, or a builder image: %s)", builder, refSyntax)
+			return fmt.Errorf("%s %s: no such file (a builder.toml file, or a builder image: %s)", from, builder, refSyntax)
 		}
 	}
-	ref, err := parseImageArg("--builder", builder, refInput)
+	ref, err := parseImageArg(from, builder, refInput)
 	if err != nil {
 		return err
 	}

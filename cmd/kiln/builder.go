@@ -32,32 +32,50 @@ same digest, which is printed on stdout. SOURCE_DATE_EPOCH sets the created
 time.`
 
 func newBuilderCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "builder", Short: "Make builder images"}
-	cmd.AddCommand(newBuilderCreateCmd(g))
+	cmd := &cobra.Command{Use: "builder", Short: "Make and inspect builder images"}
+	cmd.AddCommand(newBuilderCreateCmd(g), newBuilderInspectCmd(g))
 	return cmd
 }
 
 func newBuilderCreateCmd(g *globalFlags) *cobra.Command {
 	var config, platformFlag string
+	var tags []string
+	var packCheck func(*cobra.Command) error
 	cmd := &cobra.Command{
 		Use:   "create REF --config builder.toml",
 		Short: "Make a builder image from builder.toml",
 		Long:  builderCreateUsage,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runBuilderCreate(cmd, g, args[0], config, platformFlag)
+			if err := packCheck(cmd); err != nil {
+				return err
+			}
+			return runBuilderCreate(cmd, g, args[0], config, platformFlag, tags)
 		},
 	}
 	cmd.Flags().StringVarP(&config, "config", "c", "builder.toml", "builder.toml describing the builder")
 	cmd.Flags().StringVar(&platformFlag, "platform", "", "platform to pick from a build image index, OS/ARCH[/VARIANT] (default linux/<this machine's architecture>)")
+	cmd.Flags().StringSliceVar(&tags, "tag", nil, "also write the builder to this reference (repeatable, or comma-separated)")
+	cmd.Flags().Bool("publish", false, "accepted for pack's sake: a registry REF is always pushed directly")
+	packCheck = addPackFlags(cmd, "builder create")
 	return cmd
 }
 
-func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformFlag string) error {
+func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformFlag string, tags []string) error {
 	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
 	outRef, err := parseImageArg("REF", out, refOutput)
 	if err != nil {
 		return err
+	}
+	tagRefs, err := parseTags(tags)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(config); err != nil {
+		if !cmd.Flags().Changed("config") {
+			return fmt.Errorf("no builder.toml here: give --config FILE (the builder's configuration, as for pack builder create)")
+		}
+		return fmt.Errorf("--config %s: no such file or directory: give the builder.toml that describes the builder", config)
 	}
 	cfg, err := distribution.ReadBuilderConfig(config)
 	if err != nil {
@@ -111,6 +129,11 @@ func runBuilderCreate(cmd *cobra.Command, g *globalFlags, out, config, platformF
 	h, err := oci.Write(ctx, outRef, img, w.oci...)
 	if err != nil {
 		return err
+	}
+	for _, t := range tagRefs {
+		if _, err := oci.Write(ctx, t, img, w.oci...); err != nil {
+			return fmt.Errorf("writing --tag %s: %w", t, err)
+		}
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), h)
 	return nil

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -37,24 +40,71 @@ func newBuildpackCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
+// packageFlags are `kiln buildpack package`'s flags.
+type packageFlags struct {
+	config, format, path string
+	tags                 []string
+	packCheck            func(*cobra.Command) error
+}
+
 func newBuildpackPackageCmd(g *globalFlags) *cobra.Command {
-	var config, format string
+	f := &packageFlags{}
 	cmd := &cobra.Command{
-		Use:   "package OUT --config package.toml [--format file|image]",
+		Use:   "package OUT [--config package.toml | --path DIR] [--format file|image]",
 		Short: "Package a buildpack as a .cnb file or a buildpackage image",
 		Long:  buildpackPackageUsage,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runBuildpackPackage(cmd, g, args[0], config, format)
+			if err := f.packCheck(cmd); err != nil {
+				return err
+			}
+			return runBuildpackPackage(cmd, g, args[0], f)
 		},
 	}
-	cmd.Flags().StringVarP(&config, "config", "c", "package.toml", "package.toml describing the buildpackage")
-	cmd.Flags().StringVarP(&format, "format", "f", "", "file (a .cnb) or image (default: file when OUT ends in .cnb)")
+	cmd.Flags().StringVarP(&f.config, "config", "c", "", "package.toml describing the buildpackage (default ./package.toml when present)")
+	cmd.Flags().StringVarP(&f.format, "format", "f", "", "file (a .cnb) or image (default: file when OUT ends in .cnb)")
+	cmd.Flags().StringVarP(&f.path, "path", "p", "", "the buildpack's directory, without a package.toml (default .)")
+	cmd.Flags().StringSliceVar(&f.tags, "tag", nil, "also write the buildpackage image to this reference (repeatable, or comma-separated)")
+	cmd.Flags().Bool("publish", false, "accepted for pack's sake: a registry OUT is always pushed directly")
+	f.packCheck = addPackFlags(cmd, "buildpack package")
 	return cmd
 }
 
-func runBuildpackPackage(cmd *cobra.Command, g *globalFlags, out, config, format string) error {
+// packageConfig reads --config, or makes the configuration of the buildpack
+// in --path (default .) when no package.toml is given or present, as pack
+// does.
+func (f *packageFlags) packageConfig() (*distribution.PackageConfig, error) {
+	config := f.config
+	if config == "" && f.path == "" {
+		if _, err := os.Stat("package.toml"); err == nil {
+			config = "package.toml"
+		}
+	}
+	if config != "" {
+		if f.path != "" {
+			return nil, errors.New("give --config or --path, not both (package.toml names the buildpack in [buildpack] uri)")
+		}
+		cfg, err := distribution.ReadPackageConfig(config)
+		if err != nil {
+			return nil, err
+		}
+		return cfg, cfg.CheckPaths()
+	}
+	dir := cmp.Or(f.path, ".")
+	if _, err := os.Stat(filepath.Join(dir, "buildpack.toml")); err != nil {
+		return nil, fmt.Errorf("no package.toml and no buildpack.toml in %s: give --config package.toml, or --path to the buildpack's directory", dir)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &distribution.PackageConfig{Buildpack: distribution.PackageModule{URI: abs}, Platform: distribution.PackagePlatform{OS: "linux"},
+		Path: filepath.Join(abs, "package.toml")}, nil
+}
+
+func runBuildpackPackage(cmd *cobra.Command, g *globalFlags, out string, f *packageFlags) error {
 	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
+	format := f.format
 	switch format {
 	case "":
 		format = "image"
@@ -75,11 +125,15 @@ func runBuildpackPackage(cmd *cobra.Command, g *globalFlags, out, config, format
 			return err
 		}
 	}
-	cfg, err := distribution.ReadPackageConfig(config)
+	tagRefs, err := parseTags(f.tags)
 	if err != nil {
 		return err
 	}
-	if err := cfg.CheckPaths(); err != nil {
+	if len(tagRefs) > 0 && format == "file" {
+		return errors.New("--tag names more images, but --format file writes a .cnb file: drop --tag, or package an image")
+	}
+	cfg, err := f.packageConfig()
+	if err != nil {
 		return err
 	}
 	w, err := newDistWriter(g, stderr)
@@ -101,6 +155,11 @@ func runBuildpackPackage(cmd *cobra.Command, g *globalFlags, out, config, format
 		}
 	} else if h, err = oci.Write(ctx, ref, img, w.oci...); err != nil {
 		return err
+	}
+	for _, t := range tagRefs {
+		if _, err := oci.Write(ctx, t, img, w.oci...); err != nil {
+			return fmt.Errorf("writing --tag %s: %w", t, err)
+		}
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), h)
 	return nil

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/kilnbuild/kiln/oci"
 )
@@ -34,6 +37,11 @@ func exitCode(stderr io.Writer, err error) int {
 	for _, h := range hints(err) {
 		fmt.Fprintf(stderr, "hint: %s\n", h)
 	}
+	return exitCodeOf(err)
+}
+
+// exitCodeOf is the exit code kiln exits with for err.
+func exitCodeOf(err error) int {
 	var ec exitCoder
 	if errors.As(err, &ec) {
 		return ec.ExitCode()
@@ -49,6 +57,7 @@ var errorHints = []struct {
 }{
 	{oci.ErrNoPlatform, "the image has no such platform: leave --platform out, or name one the image has (kiln inspect shows it)"},
 	{oci.ErrNotInStore, "the pull policy is never (--pull never, KILN_PULL or kiln config): pull the image once with --pull if-missing"},
+	{oci.ErrPathReference, "images on disk are written oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]"},
 }
 
 // hints returns the lines of advice for err.
@@ -59,5 +68,49 @@ func hints(err error) []string {
 			out = append(out, h.hint)
 		}
 	}
+	var re *oci.RegistryError
+	if !errors.As(err, &re) {
+		return out
+	}
+	switch {
+	case errors.Is(re.Err, oci.ErrAuthRequired), errors.Is(re.Err, oci.ErrAuthFailed):
+		out = append(out, "kiln looked for credentials for "+re.Host+" in "+strings.Join(credentialPlaces(), ", ")+
+			" (with their credHelpers and credsStore); log in with docker login "+re.Host+" or podman login "+re.Host+", or add an auths entry there")
+	case errors.Is(re.Err, oci.ErrPlainHTTP):
+		out = append(out, re.Host+" answers in plain HTTP: if that is intended, allow it with --insecure-registry "+re.Host+
+			" (or KILN_INSECURE_REGISTRY, or kiln config add insecure-registries "+re.Host+")")
+	case errors.Is(re.Err, oci.ErrTLSVerify):
+		out = append(out, "trust the registry's certificate authority with --ca-cert FILE (or KILN_CA_CERT, kiln config add ca-certs FILE, "+
+			"or a FILE.crt in /etc/containers/certs.d/"+re.Host+"/); for a test registry only, --tls-skip-verify "+re.Host)
+	}
 	return out
+}
+
+// credentialPlaces are the files registry credentials are read from, in
+// the order go-containerregistry's default keychain tries them, each marked
+// when it does not exist.
+func credentialPlaces() []string {
+	var places []string
+	mark := func(p string) string {
+		if _, err := os.Stat(p); err != nil {
+			return p + " (absent)"
+		}
+		return p
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		places = append(places, mark(filepath.Join(home, ".docker", "config.json")))
+	}
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		places = append(places, mark(filepath.Join(d, "config.json"))+" ($DOCKER_CONFIG)")
+	}
+	if f := os.Getenv("REGISTRY_AUTH_FILE"); f != "" {
+		places = append(places, mark(f)+" ($REGISTRY_AUTH_FILE)")
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		places = append(places, mark(filepath.Join(d, "containers", "auth.json")))
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		places = append(places, mark(filepath.Join(d, "containers", "auth.json")))
+	}
+	return places
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -17,18 +16,30 @@ func init() { subcommandFactories = append(subcommandFactories, newInspectCmd) }
 
 func newInspectCmd(g *globalFlags) *cobra.Command {
 	var asJSON bool
+	var format string
+	var packCheck func(*cobra.Command) error
 	cmd := &cobra.Command{
-		Use:   "inspect REF [--json]",
+		Use:   "inspect REF [-o human-readable|json|yaml|toml]",
 		Short: "Show what an app image was built from: stack, run image, buildpacks, processes, layers",
 		Long: `Show the stack and run image (with mirrors) an app image was built on, its
 buildpacks, its processes (the default one marked) and its layers, split into
 the run image's and those the buildpacks, the app and the lifecycle added.
 Only the manifest and config are read: a registry image's layers are not
-downloaded. --json prints the same as one JSON object with stable field names.`,
+downloaded. -o json (or --json), yaml and toml print the same as one document
+with stable field names.`,
 		Example: `  kiln inspect oci:./out:app
   kiln inspect registry.example/app:1 --json | jq -r .run_image.reference`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := packCheck(cmd); err != nil {
+				return err
+			}
+			if asJSON {
+				format = "json"
+			}
+			if err := checkOutputFormat(format); err != nil {
+				return err
+			}
 			ref, err := parseImageArg("REF", args[0], refInput)
 			if err != nil {
 				return err
@@ -50,15 +61,16 @@ downloaded. --json prints the same as one JSON object with stable field names.`,
 				return err
 			}
 			info.Image = ref.String()
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(info)
+			if format != "human-readable" {
+				return printStructured(cmd.OutOrStdout(), format, info)
 			}
 			return printImageInfo(cmd.OutOrStdout(), info)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (as -o json)")
+	cmd.Flags().StringVarP(&format, "output", "o", "human-readable", "output format: human-readable, json, yaml or toml")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+	packCheck = addPackFlags(cmd, "inspect")
 	return cmd
 }
 

@@ -56,11 +56,38 @@ func (g *globalFlags) ociOptions(stderr io.Writer) ([]oci.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []oci.Option{
+	return append([]oci.Option{
 		oci.WithStore(store),
 		oci.WithPullPolicy(policy),
+		oci.WithProgress(g.progress(stderr)),
+	}, g.registryOptions(stderr)...), nil
+}
+
+// certsDirs are where per-registry CA and client certificates are looked
+// for, as podman and docker look: DIR/HOST[:PORT]/*.crt, *.cert + *.key.
+var certsDirs = []string{"/etc/containers/certs.d", "/etc/docker/certs.d"}
+
+// registryOptions are how registries are reached: plain HTTP hosts,
+// mirrors, trusted CAs, certs.d directories, hosts not verified.
+func (g *globalFlags) registryOptions(stderr io.Writer) []oci.Option {
+	dirs := certsDirs
+	if d, err := os.UserConfigDir(); err == nil {
+		dirs = append([]string{filepath.Join(d, "containers", "certs.d")}, dirs...)
+	}
+	return []oci.Option{
 		oci.WithInsecureRegistries(g.insecure...),
+		oci.WithRegistryMirrors(g.mirrors),
+		oci.WithCACerts(g.caCerts...),
+		oci.WithCertsDirs(dirs...),
+		oci.WithTLSSkipVerify(g.skipVerify...),
 		oci.WithLogger(g.logger(stderr)),
-		oci.WithProgress(newProgressPrinter(stderr).report),
-	}, nil
+	}
+}
+
+// progress is where oci progress goes: stderr, or nowhere with -q.
+func (g *globalFlags) progress(stderr io.Writer) func(oci.Progress) {
+	if g.quiet {
+		return func(oci.Progress) {}
+	}
+	return newProgressPrinter(stderr).report
 }

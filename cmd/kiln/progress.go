@@ -26,6 +26,9 @@ func newProgressPrinter(w io.Writer) *progressPrinter {
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		return isTerminal(u.Unwrap())
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

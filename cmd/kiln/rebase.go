@@ -18,6 +18,7 @@ func init() { subcommandFactories = append(subcommandFactories, newRebaseCmd) }
 type rebaseFlags struct {
 	runImage string
 	output   string
+	previous string
 	force    bool
 }
 
@@ -40,6 +41,14 @@ rebasable; --force turns these checks into warnings.`,
   kiln rebase oci:./out:app --run-image oci:./stack:run2 --force --output oci:./out:app2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.previous != "" {
+				// pack's form: rebase --previous-image SRC into <image-name>.
+				if f.output != "" {
+					return fmt.Errorf("give --previous-image (pack's form: the image to rebase, written to %s) or --output, not both", args[0])
+				}
+				f.output = args[0]
+				return runRebase(cmd, g, f.previous, f)
+			}
 			return runRebase(cmd, g, args[0], f)
 		},
 	}
@@ -47,6 +56,16 @@ rebasable; --force turns these checks into warnings.`,
 	fl.StringVar(&f.runImage, "run-image", "", "the new run image (default: the one the app image records)")
 	fl.StringVarP(&f.output, "output", "o", "", "where to write the rebased image (default: REF, in place)")
 	fl.BoolVar(&f.force, "force", false, "rebase even when the checks fail (rebasable, target, recorded run image name)")
+	fl.StringVar(&f.previous, "previous-image", "", "pack's form: rebase this image and write the result to REF")
+	fl.Bool("publish", false, "accepted for pack's sake: a registry REF is always rebased in the registry")
+	packCheck := addPackFlags(cmd, "rebase")
+	run := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := packCheck(cmd); err != nil {
+			return err
+		}
+		return run(cmd, args)
+	}
 	return cmd
 }
 

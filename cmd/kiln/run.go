@@ -176,7 +176,7 @@ func runRootfs(cmd *cobra.Command, g *globalFlags, image string) (string, *v1.Co
 	if ref.Kind != oci.KindArchive {
 		// Progress reads layers compressed, which a docker archive of
 		// plain tars would only produce by compressing them.
-		unpack.Progress = newProgressPrinter(stderr).report
+		unpack.Progress = g.progress(stderr)
 	}
 	rootfs, err := store.Rootfs(ctx, img, unpack)
 	return rootfs, cf, err

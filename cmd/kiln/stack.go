@@ -248,7 +248,7 @@ func (g *globalFlags) stackOptions(stderr io.Writer, relock bool) ([]stackgen.Op
 	opts := []stackgen.Option{
 		stackgen.WithStore(store),
 		stackgen.WithPullPolicy(policy),
-		stackgen.WithOCIOptions(oci.WithInsecureRegistries(g.insecure...), oci.WithProgress(newProgressPrinter(stderr).report)),
+		stackgen.WithOCIOptions(append(g.registryOptions(stderr), oci.WithProgress(g.progress(stderr)))...),
 		stackgen.WithLogger(g.logger(stderr)),
 		stackgen.WithRelock(relock),
 		stackgen.WithProgress(func(p stackgen.Progress) {

@@ -111,6 +111,9 @@ type BuildOutput struct {
 	Phases []PhaseTiming
 	// RunImage is the reference of the run image the app image is based on.
 	RunImage string
+	// FailedPhase names the phase that failed when Build returns an error
+	// (with the output so far: Phases holds the phases that finished).
+	FailedPhase string
 }
 
 // PhaseTiming is how long one phase took.
@@ -120,7 +123,9 @@ type PhaseTiming struct {
 }
 
 // Build runs detect, build and export for req, with buildpacks in containers
-// started by sb, and returns the app image for the caller to write.
+// started by sb, and returns the app image for the caller to write. On
+// failure the output so far comes with the error (FailedPhase, Phases), for
+// the caller's report.
 func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...Option) (*BuildOutput, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
@@ -130,20 +135,26 @@ func Build(ctx context.Context, req BuildRequest, sb Sandbox, opts ...Option) (*
 	if b.out == nil {
 		b.out = io.Discard
 	}
-	if err := b.prepare(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.analyze(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.buildInContainer(ctx, sb); err != nil {
-		return nil, err
-	}
-	if err := b.export(ctx); err != nil {
-		return nil, err
+	for _, step := range []func(context.Context) error{b.prepare, b.analyze,
+		func(ctx context.Context) error { return b.buildInContainer(ctx, sb) }, b.export} {
+		if err := step(ctx); err != nil {
+			b.result.FailedPhase = b.failedPhase()
+			return b.result, err
+		}
 	}
 	b.saveCache(ctx)
 	return b.result, nil
+}
+
+// buildPhases are the phases Build times, in order.
+var buildPhases = []string{"prepare", "analyze", "detect", "restore", "build", "export"}
+
+// failedPhase is the first phase not timed yet: the one that failed.
+func (b *building) failedPhase() string {
+	if n := len(b.result.Phases); n < len(buildPhases) {
+		return buildPhases[n]
+	}
+	return "export"
 }
 
 // building is the state of one Build.

@@ -11,4 +11,7 @@ var (
 	ErrUnsupportedSchema = errors.New("unsupported project descriptor schema")
 	// ErrBadPattern reports a malformed include/exclude pattern.
 	ErrBadPattern = errors.New("bad pattern")
+	// ErrUnsafeArchive reports an app archive entry whose name leaves the
+	// directory it is extracted into.
+	ErrUnsafeArchive = errors.New("unsafe app archive entry")
 )
