@@ -30,6 +30,7 @@ type Container struct {
 	lc       *libcontainer.Container // nil at LevelNone
 	init     *libcontainer.Process   // the pause shim (LevelNamespaces)
 	reaper   *os.Process             // the pause shim (LevelNone)
+	reaps    bool                    // no PID namespace: the pause shim sweeps (sweep.go)
 	initDone chan struct{}           // closed when PID 1 has exited
 	seccomp  bool
 	nextID   atomic.Uint64
@@ -111,6 +112,15 @@ func startNamespaces(cfg Config, m mode, p plan, log *slog.Logger) (*Container, 
 		os.RemoveAll(c.viewDir)
 		return nil, fmt.Errorf("preparing the root of %s: %w", rootfs, err)
 	}
+	if p.noPIDNS {
+		// The container's processes see the caller in /proc, and run as
+		// the same user: keep them out of its memory, environment and
+		// root directory (as at LevelNone).
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			return nil, fmt.Errorf("making kiln non-dumpable: %w", err)
+		}
+	}
+	c.reaps = p.noPIDNS
 	lcfg := containerConfig(cfg, m, p, id, c.viewDir, view, mounts)
 	if c.lc, err = libcontainer.Create(stateDir, id, lcfg); err != nil {
 		os.RemoveAll(c.viewDir)
@@ -257,6 +267,44 @@ func (c *Container) startInit(m mode, p plan) error {
 	return nil
 }
 
+// EndProcesses kills every process running in the container, daemons
+// included (setsid, double forks: whatever they started), and returns once
+// they are gone and reaped; the container stays up for more processes. A
+// build ends each phase with it, so that nothing a phase started sees what
+// the host does next. Run calls still waiting return with ErrClosed.
+func (c *Container) EndProcesses(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	for key, z := range c.zygotes {
+		z.conn.Close() // the zygote kills its process groups and exits
+		delete(c.zygotes, key)
+	}
+	// A cancelled ctx gives up waiting (the container's own context, when
+	// it ends, closes the container anyway).
+	stop := context.AfterFunc(ctx, func() { c.ctl.SetReadDeadline(time.Now()) })
+	defer stop()
+	if err := send(c.ctl, message{Op: opKillAll, ID: c.nextID.Add(1)}); err != nil {
+		return fmt.Errorf("ending the container's processes: %w", ErrClosed)
+	}
+	r, files, err := c.ctlRx.recv()
+	closeAll(files)
+	if stop() {
+		c.ctl.SetReadDeadline(time.Time{})
+	}
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return fmt.Errorf("ending the container's processes: %w", ErrClosed)
+	case r.Err != "":
+		return fmt.Errorf("ending the container's processes: %s", r.Err)
+	}
+	return nil
+}
+
 // Close kills every process in the container and removes it. It is safe
 // to call more than once and from several goroutines.
 func (c *Container) Close() error {
@@ -275,9 +323,14 @@ func (c *Container) close() error {
 	}
 	c.ctl.Close() // the pause shim exits, and the kernel kills the rest
 	c.mu.Unlock()
+	// Without a PID namespace the shim sweeps before it exits.
+	wait := 2 * time.Second
+	if c.reaps {
+		wait += sweepTimeout
+	}
 	select {
 	case <-c.initDone:
-	case <-time.After(2 * time.Second):
+	case <-time.After(wait):
 		if c.lc != nil {
 			c.lc.Signal(unix.SIGKILL)
 		} else {

@@ -239,3 +239,42 @@ func TestInsideAUserNamespace(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, out)
 	}
 }
+
+// TestEndProcesses ends the processes of a container, daemons that left
+// their session or parent included, at each level: at return none is left,
+// a process still running is told, and the container runs the next one.
+func TestEndProcesses(t *testing.T) {
+	for name, cfg := range map[string]sandbox.Config{"namespaces": config(t), "none": noneConfig()} {
+		t.Run(name, func(t *testing.T) {
+			c, err := sandbox.Start(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			m := marker(t)
+			daemons := sandbox.Process{Args: []string{"sh", "-c", "setsid sleep 1000 & (sleep 1000 &) & sleep 1000 & exit 0"},
+				Env: []string{m}, UID: cnbUID, GID: cnbGID}
+			if code, err := c.Run(context.Background(), daemons); code != 0 || err != nil {
+				t.Fatal(code, err)
+			}
+			running := make(chan error, 1)
+			go func() {
+				_, err := c.Run(context.Background(), sandbox.Process{Args: []string{"sleep", "1000"}, Env: []string{m}, UID: cnbUID, GID: cnbGID})
+				running <- err
+			}()
+			waitPresent(t, m, 4)
+			if err := c.EndProcesses(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if left := withMarker(m); len(left) > 0 {
+				t.Errorf("processes %v outlived EndProcesses", left)
+			}
+			if err := <-running; !errors.Is(err, sandbox.ErrClosed) {
+				t.Errorf("a process running at the end: %v, want ErrClosed", err)
+			}
+			if code, err := c.Run(context.Background(), sandbox.Process{Args: []string{"true"}, UID: cnbUID, GID: cnbGID}); code != 0 || err != nil {
+				t.Errorf("after EndProcesses: %d, %v", code, err)
+			}
+		})
+	}
+}

@@ -74,7 +74,7 @@ func startNone(cfg Config, p plan, log *slog.Logger) (*Container, error) {
 		}
 		logr.Close()
 	}()
-	c.reaper, c.ctl, c.ctlRx = proc, ours, newReceiver(ours)
+	c.reaper, c.ctl, c.ctlRx, c.reaps = proc, ours, newReceiver(ours), true
 	go func() {
 		proc.Wait()
 		close(c.initDone)

@@ -64,11 +64,18 @@ func pauseMain() int {
 			return exit()
 		}
 		reply := message{Op: opReply, ID: m.ID}
-		if m.Op == opZygote && len(files) == 1 {
+		switch {
+		case m.Op == opZygote && len(files) == 1:
 			pid, err := startZygote(m, files[0], ids)
 			reply.Pid = pid
 			setErr(&reply, err)
-		} else {
+		case m.Op == opKillAll:
+			// Every process of the container descends from this one: it
+			// is the PID namespace's init, or the subreaper of them all.
+			if !sweep() {
+				reply.Err = fmt.Sprintf("processes outlived SIGKILL for %v", sweepTimeout)
+			}
+		default:
 			reply.Err = "unexpected request " + m.Op
 		}
 		closeAll(files)

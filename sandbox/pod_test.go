@@ -184,6 +184,8 @@ func podMain(spec string) int {
 		code, err := c.Run(ctx, sandbox.Process{Args: []string{"sh", "-c", "echo $GREETING; setsid sleep 1000 >/dev/null 2>&1 & exit 0"},
 			Env: []string{"GREETING=hello", "PATH=/bin"}, UID: 1000, GID: 1000, Stdout: &out, Stderr: &out})
 		check(name+" runs", code == 0 && err == nil && out.String() == "hello\n", code, err, out.String())
+		check(name+" ends its processes", c.EndProcesses(ctx) == nil && len(sleepers()) == 0, sleepers())
+		c.Run(ctx, sandbox.Process{Args: []string{"sh", "-c", "setsid sleep 1000 >/dev/null 2>&1 & exit 0"}, Env: []string{"PATH=/bin"}, UID: 1000, GID: 1000})
 		check(name+" closes", c.Close() == nil)
 		check(name+" leaves no daemon", len(sleepers()) == 0, sleepers())
 	}

@@ -18,6 +18,7 @@ import (
 // Operations of the protocol.
 const (
 	opZygote  = "zygote"  // kiln → pause: start a zygote for UID:GID on the attached socket
+	opKillAll = "killall" // kiln → pause: kill every other process of the container; reply once none is left
 	opSpawn   = "spawn"   // kiln → zygote: run a process on the attached stdio
 	opSignal  = "signal"  // kiln → zygote: signal a process's group
 	opReply   = "reply"   // → kiln: the outcome of a request (Err, Errno, Pid; a tty master attached)

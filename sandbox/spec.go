@@ -222,13 +222,15 @@ func mountDestinations(mounts []Mount) []destination {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// shimCapabilities are the pause shim's: what it needs to start zygotes.
-// Rootless, writing a nested user namespace's map of the container's root
-// needs CAP_SETFCAP (Linux ≥ 5.12); as root, switching to the process's
-// uid needs CAP_SETUID and CAP_SETGID, and CAP_SETPCAP lets a zygote of
-// uid 0 empty its bounding set. Zygotes drop everything.
+// shimCapabilities are the pause shim's: what it needs to start zygotes
+// and end processes. Rootless, writing a nested user namespace's map of the
+// container's root needs CAP_SETFCAP (Linux ≥ 5.12), and the processes are
+// all the caller's; as root, switching to the process's uid needs
+// CAP_SETUID and CAP_SETGID, CAP_SETPCAP lets a zygote of uid 0 empty its
+// bounding set, and CAP_KILL lets the shim kill processes of other uids.
+// Zygotes drop everything.
 func shimCapabilities(m mode) *configs.Capabilities {
-	caps := []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"}
+	caps := []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL"}
 	if m.rootless {
 		caps = []string{"CAP_SETFCAP"}
 	}

@@ -92,12 +92,20 @@ type attack struct {
 	// deadline is how long each build may take (default defaultDeadline);
 	// past it kiln gets SIGTERM and the row fails.
 	deadline time.Duration
+	// tool puts this test binary into the attacker as attack/tool (see
+	// attack_tool_test.go), for attacks a shell cannot do.
+	tool bool
+	// sigterm, when set, is a line of kiln's output on which kiln gets
+	// SIGTERM (of the last pass): it must then exit within termGrace with
+	// code, leaving no process behind.
+	sigterm string
 }
 
 // hostileBuildpack is one copy of the fixture in a row's group.
 type hostileBuildpack struct {
 	id            string // default "hostile/attacker"
 	detect, build string
+	tool          bool
 }
 
 const (
@@ -121,6 +129,34 @@ var attacks = []attack{
 		name:   "detect replaces its plan file with a symlink to a host secret",
 		detect: `rm -f "$2"; ln -s "$SECRET" "$2"`,
 		code:   21, says: []string{"hostile/attacker"},
+	},
+	{
+		// The phase boundary: the daemon dies when detect ends, before
+		// the host restores (pass 2 restores the cached layer it swaps).
+		name:   "a setsid daemon of bin/detect swaps layer directories with host symlinks (RENAME_EXCHANGE) during restore and build",
+		detect: `setsid "$here/attack/tool" ` + attackSwapper + ` /layers/hostile_attacker "$VICTIM" </dev/null >/dev/null 2>&1 &`,
+		build: `touch "$1/build-started"; mkdir -p "$1/cached"; echo data > "$1/cached/f"
+printf '[types]\ncache = true\n' > "$1/cached.toml"
+sleep 1
+if [ -e "$1/daemon-saw-build" ]; then echo "a daemon of detect runs in build"; exit 1; fi`,
+		tool: true, passes: 2,
+	},
+	{
+		// The daemon dies when build ends, before the host exports.
+		name: "a setsid daemon of bin/build swaps launch layer directories with host symlinks (RENAME_EXCHANGE) during export",
+		build: `mkdir -p "$1/evil"; echo data > "$1/evil/f"; printf '[types]\nlaunch = true\n' > "$1/evil.toml"
+setsid "$here/attack/tool" ` + attackSwapper + ` "$1" "$VICTIM/evil" $$ </dev/null >/dev/null 2>&1 &
+sleep 0.2`,
+		// Had it outlived the build container, it would outlive kiln: the
+		// suite finds no process left.
+		tool: true,
+	},
+	{
+		name: "kiln gets SIGTERM mid-build while daemons run: it exits at once and leaves nothing",
+		build: `setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+(sleep 1000 </dev/null >/dev/null 2>&1 &)
+echo "attack: waiting for SIGTERM"; sleep 1000`,
+		sigterm: "attack: waiting for SIGTERM", code: 51, says: []string{"hostile/attacker", "context canceled"},
 	},
 	{
 		name: "a launch layer directory is a symlink to a host directory",
@@ -158,7 +194,11 @@ func runAttack(t *testing.T, e buildEnvDir, a attack) {
 			"--builder", builder, "--path", app,
 			"--env", "VICTIM=" + victim, "--env", "SECRET=" + filepath.Join(victim, "secret"),
 			"--env", fmt.Sprintf("KILN_ATTACK_PASS=%d", pass), "--env", mark}
-		out, code = kilnWithDeadline(t, e.dir, orDuration(a.deadline, defaultDeadline), append(args, a.args...)...)
+		sigterm := ""
+		if pass == passes {
+			sigterm = a.sigterm
+		}
+		out, code = kilnWithDeadline(t, e.dir, orDuration(a.deadline, defaultDeadline), sigterm, append(args, a.args...)...)
 		if left := processesWithEnv(mark, 10*time.Second); len(left) > 0 {
 			t.Errorf("pass %d: processes of the build left running: %v", pass, left)
 		}
@@ -197,7 +237,9 @@ func runAttack(t *testing.T, e buildEnvDir, a attack) {
 // kilnWithDeadline runs kiln as its own process in dir and returns its
 // output (stdout and stderr together) and exit code. Past the deadline it
 // sends SIGTERM and fails the test, also when kiln ignores the signal.
-func kilnWithDeadline(t *testing.T, dir string, deadline time.Duration, args ...string) (string, int) {
+// When sigterm is set, kiln gets SIGTERM as soon as its output has that
+// line, and must exit within termGrace.
+func kilnWithDeadline(t *testing.T, dir string, deadline time.Duration, sigterm string, args ...string) (string, int) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -213,8 +255,30 @@ func kilnWithDeadline(t *testing.T, dir string, deadline time.Duration, args ...
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	termed := make(chan struct{})
+	if sigterm != "" {
+		go func() {
+			for !strings.Contains(out.String(), sigterm+"\n") {
+				select {
+				case <-done:
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			close(termed)
+		}()
+	}
 	select {
 	case err = <-done:
+	case <-termed:
+		select {
+		case err = <-done:
+		case <-time.After(termGrace):
+			t.Errorf("kiln ignored SIGTERM for %v: killing it", termGrace)
+			cmd.Process.Kill()
+			err = <-done
+		}
 	case <-time.After(deadline):
 		t.Errorf("kiln did not finish within %v: sending SIGTERM", deadline)
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -258,7 +322,7 @@ func writeHostileBuilder(t *testing.T, dir string, a attack) string {
 	t.Helper()
 	group := a.group
 	if len(group) == 0 {
-		group = []hostileBuildpack{{detect: a.detect, build: a.build}}
+		group = []hostileBuildpack{{detect: a.detect, build: a.build, tool: a.tool}}
 	}
 	var b strings.Builder
 	var order strings.Builder
@@ -281,6 +345,13 @@ func writeHostileBuilder(t *testing.T, dir string, a attack) string {
 			if script != "" {
 				writeTestFile(t, filepath.Join(bpDir, "attack", name), script+"\n", 0o644)
 			}
+		}
+		if bp.tool {
+			self, err := os.ReadFile("/proc/self/exe") // a static binary: it runs in the build image
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeTestFile(t, filepath.Join(bpDir, "attack", "tool"), string(self), 0o755)
 		}
 		fmt.Fprintf(&b, "[[buildpacks]]\nuri = %q\n\n", bpDir)
 		fmt.Fprintf(&order, "  [[order.group]]\n  id = %q\n", id)

@@ -78,5 +78,8 @@ func (s *buildSession) Run(ctx context.Context, c lifecycle.Cmd) (int, error) {
 	})
 }
 
+// EndPhase kills every process the phase started.
+func (s *buildSession) EndPhase(ctx context.Context) error { return s.ct.EndProcesses(ctx) }
+
 // Close stops the container.
 func (s *buildSession) Close() error { return s.ct.Close() }

@@ -246,7 +246,10 @@ func (b *building) timing(phase string) {
 	b.started = now
 }
 
-// buildInContainer runs detect and build in one build container.
+// buildInContainer runs detect and build in one build container. Each
+// phase ends with every process it started: nothing of detect's runs while
+// the host restores, nothing of build's while it exports (the container is
+// closed first).
 func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error) {
 	mounts := []Mount{
 		{Source: b.dirs.app, Destination: workspacePath},
@@ -276,6 +279,9 @@ func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error)
 	}()
 	if err := b.detect(ctx, sess); err != nil {
 		return err
+	}
+	if err := sess.EndPhase(ctx); err != nil {
+		return fmt.Errorf("ending the detect phase: %w", err)
 	}
 	if err := b.restore(ctx); err != nil {
 		return err

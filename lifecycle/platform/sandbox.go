@@ -13,9 +13,13 @@ type Sandbox interface {
 }
 
 // Session is a started build container: it runs the phases' commands as
-// the container's user and is closed when the build is done.
+// the container's user. A phase ends with EndPhase, which kills every
+// process the phase started (daemons included) and returns once they are
+// gone, before the host touches the trees they could write; Close does the
+// same for good when the build is done.
 type Session interface {
 	lifecycle.Runner
+	EndPhase(ctx context.Context) error
 	Close() error
 }
 
