@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Registry is a registry a test can push to and pull from on 127.0.0.1,
@@ -103,14 +104,38 @@ http:
 // docker-registry, on 127.0.0.1 with a free port and a temporary storage
 // directory, waits until it answers /v2/, and stops it when the test ends.
 // It skips (testutil.Skip) when the binary is not installed.
-func StartDockerRegistry(t testing.TB) *Registry {
+func StartDockerRegistry(t testing.TB) *Registry { return startRegistry(t, "") }
+
+// StartDockerRegistryAuth is StartDockerRegistry with basic authentication:
+// only user with password may pull or push (htpasswd, bcrypt).
+func StartDockerRegistryAuth(t testing.TB, user, password string) *Registry {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startRegistry(t, fmt.Sprintf(registryAuth, htpasswd))
+}
+
+// registryAuth is the htpasswd section of the registry's configuration.
+const registryAuth = `auth:
+  htpasswd:
+    realm: kiln-test
+    path: %s
+`
+
+func startRegistry(t testing.TB, auth string) *Registry {
 	t.Helper()
 	if _, err := os.Stat(dockerRegistryBin); err != nil {
 		Skip(t, "docker-registry is not installed (hack/deps.sh installs it)")
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		r, err := startDockerRegistry(t)
+		r, err := startDockerRegistry(t, auth)
 		if err == nil {
 			return r
 		}
@@ -120,14 +145,14 @@ func StartDockerRegistry(t testing.TB) *Registry {
 	return nil
 }
 
-func startDockerRegistry(t testing.TB) (*Registry, error) {
+func startDockerRegistry(t testing.TB, auth string) (*Registry, error) {
 	dir := t.TempDir()
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	cfg := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, registryConfig, filepath.Join(dir, "storage"), addr), 0o644); err != nil {
+	if err := os.WriteFile(cfg, append(fmt.Appendf(nil, registryConfig, filepath.Join(dir, "storage"), addr), auth...), 0o644); err != nil {
 		return nil, err
 	}
 	var logs strings.Builder
@@ -147,7 +172,7 @@ func startDockerRegistry(t testing.TB) (*Registry, error) {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || (auth != "" && resp.StatusCode == http.StatusUnauthorized) {
 				break
 			}
 		}

@@ -30,3 +30,24 @@ func TestRegistries(t *testing.T) {
 		})
 	}
 }
+
+func TestDockerRegistryAuth(t *testing.T) {
+	r := StartDockerRegistryAuth(t, "kiln", "s3cret")
+	for _, tc := range []struct {
+		user, password string
+		want           int
+	}{{"", "", http.StatusUnauthorized}, {"kiln", "wrong", http.StatusUnauthorized}, {"kiln", "s3cret", http.StatusOK}} {
+		req, _ := http.NewRequest("GET", "http://"+r.Host+"/v2/", nil)
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, tc.password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%q:%q: %s, want %d", tc.user, tc.password, resp.Status, tc.want)
+		}
+	}
+}
