@@ -92,4 +92,3 @@ func TestPodBuild(t *testing.T) {
 		})
 	}
 }
-
