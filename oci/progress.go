@@ -42,8 +42,8 @@ type Progress struct {
 	// image otherwise. Total is 0 when unknown.
 	Complete, Total int64
 	Done            bool // the blob (or the image) is finished
-	// Present: the destination already had Blob, so nothing was sent
-	// (a push's HEAD answered 200).
+	// Present: the destination already had Blob (or, with no Blob, the
+	// whole image), so nothing was sent: a push's HEAD answered 200.
 	Present bool
 }
 

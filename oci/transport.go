@@ -111,7 +111,7 @@ func (o *options) transportFor(read bool, exists func(v1.Hash)) (http.RoundTripp
 	return t, nil
 }
 
-var blobHead = regexp.MustCompile(`^/v2/.+/blobs/(sha256:[0-9a-f]{64})$`)
+var blobHead = regexp.MustCompile(`^/v2/.+/(blobs|manifests)/([^/]+)$`)
 
 func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if m, ok := t.mirrors[req.URL.Host]; ok {
@@ -128,10 +128,13 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp, err := rt.RoundTrip(req)
 	if err == nil && t.exists != nil && req.Method == http.MethodHead && resp.StatusCode == http.StatusOK {
-		if m := blobHead.FindStringSubmatch(req.URL.Path); m != nil {
-			if h, herr := v1.NewHash(m[1]); herr == nil {
+		// A manifest found is the whole image (ggcr then sends nothing).
+		if m := blobHead.FindStringSubmatch(req.URL.Path); m != nil && m[1] == "blobs" {
+			if h, herr := v1.NewHash(m[2]); herr == nil {
 				t.exists(h)
 			}
+		} else if m != nil {
+			t.exists(v1.Hash{})
 		}
 	}
 	return resp, err

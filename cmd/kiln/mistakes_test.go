@@ -33,7 +33,8 @@ type mistake struct {
 // and a few stray files.
 type mistakeEnv struct {
 	buildEnvDir
-	builder string
+	builder    string
+	wrongCreds string // a DOCKER_CONFIG directory with a wrong password for the auth registry
 }
 
 func newMistakeEnv(t *testing.T) mistakeEnv {
@@ -70,9 +71,11 @@ func newMistakeEnv(t *testing.T) mistakeEnv {
 // resolver fail the test on any dial that is not to a loopback address.
 func TestMistakes(t *testing.T) {
 	e := newMistakeEnv(t)
+	r := newTestRegistries(t, e.dir)
+	e.wrongCreds = authConfig(t, e.dir, r.authHost, "wrong")
 	guard := guardNetwork(t)
-	cases := append(pathMistakes(e), flagMistakes(e)...)
-	if len(cases) < 10 {
+	cases := append(append(pathMistakes(e), flagMistakes(e)...), registryMistakes(e, r)...)
+	if len(cases) < 60 {
 		t.Fatalf("only %d mistakes in the table", len(cases))
 	}
 	seen := map[string]bool{}

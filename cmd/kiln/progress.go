@@ -40,6 +40,14 @@ func isTerminal(w io.Writer) bool {
 func (p *progressPrinter) report(e oci.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Present {
+		what := "the image"
+		if e.Blob.Hex != "" {
+			what = shortDigest(e.Blob.String())
+		}
+		fmt.Fprintf(p.w, "%salready present %s (%s)\n", p.clear(), what, e.Ref)
+		return
+	}
 	what := e.Ref
 	switch {
 	case e.Blob.Hex != "":
@@ -104,4 +112,12 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// clear is what erases the status line on a terminal before a full line.
+func (p *progressPrinter) clear() string {
+	if p.tty {
+		return "\r\033[K"
+	}
+	return ""
 }

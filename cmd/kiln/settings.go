@@ -283,8 +283,11 @@ func (g *globalFlags) applySettings(cmd *cobra.Command) error {
 	}
 	g.insecure = r["insecure-registries"].values
 	g.mirrors = map[string]string{}
-	if p, err := oci.ParsePullPolicy(g.pull); err == nil {
+	if p, err := oci.ParsePullPolicy(g.pull); err == nil && p.String() != g.pull {
 		g.pull = p.String() // pack's if-not-present is kiln's if-missing
+		pp := r["pull-policy"]
+		pp.values = []string{g.pull}
+		r["pull-policy"] = pp
 	}
 	for _, m := range r["registry-mirrors"].values {
 		reg, mirror, _ := strings.Cut(m, "=")
