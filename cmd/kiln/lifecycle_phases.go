@@ -54,6 +54,10 @@ func runLifecyclePhase(phase string, v api.Version, args []string, env map[strin
 		fmt.Fprintf(stderr, "ERROR: failed to resolve inputs: %v\n", err)
 		return exitInvalidArgs
 	}
+	if err := in.unsupported(); err != nil {
+		fmt.Fprintf(stderr, "ERROR: failed to resolve inputs: %v\n", err)
+		return exitInvalidArgs
+	}
 	if err := in.privileges(phase); err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return exitFailed
@@ -78,6 +82,30 @@ func runLifecyclePhase(phase string, v api.Version, args []string, env map[strin
 // phaseExitCodes are each phase's generic failure (CNB contract §2.7).
 var phaseExitCodes = map[string]int{"detect": 22, "analyze": exitAnalyze, "restore": exitRestore, "build": 52,
 	"export": exitExport, "rebase": exitRebase}
+
+// orderPath is the order file when it is not the builder's own.
+func (in *lifecycleInputs) orderPath() string {
+	if in.order == defaultOrderPath {
+		return ""
+	}
+	return in.order
+}
+
+// unsupported refuses inputs kiln's lifecycle does not take other than at
+// their defaults: it reads the builder where it is, in the image it runs in.
+func (in *lifecycleInputs) unsupported() error {
+	for _, c := range []struct{ flag, got, want string }{
+		{"-buildpacks (CNB_BUILDPACKS_DIR)", in.buildpacks, defaultBuildpacksDir},
+		{"-build-config (CNB_BUILD_CONFIG_DIR)", in.buildConfig, defaultBuildConfigDir},
+		{"-run (CNB_RUN_PATH)", in.run, defaultRunPath},
+		{"-stack (CNB_STACK_PATH)", in.stack, defaultStackPath},
+	} {
+		if c.got != c.want {
+			return fmt.Errorf("%s %s: kiln's lifecycle reads the builder it runs in, %s only", c.flag, c.got, c.want)
+		}
+	}
+	return nil
+}
 
 // checkArgs checks the positional arguments: the image for the analyzer
 // and creator, the image and more tags for the exporter and rebaser, none
@@ -214,7 +242,7 @@ func (in *lifecycleInputs) buildRequest(work string, store *oci.Store, opts []oc
 	}
 	req := platform.BuildRequest{
 		AppDir:         in.app,
-		InPlace:        &platform.InPlace{Env: env, LayersDir: in.layers, PlatformDir: in.platform},
+		InPlace:        &platform.InPlace{Env: env, LayersDir: in.layers, PlatformDir: in.platform, OrderPath: in.orderPath()},
 		RunImage:       in.runImageRef(in.runImage),
 		PreviousImage:  in.runImageRef(in.previousImage),
 		DefaultProcess: in.processType,
@@ -312,9 +340,6 @@ func (in *lifecycleInputs) write(ctx context.Context, img v1.Image, opts []oci.O
 // rebase is the rebaser: the app image (-previous-image, else the output)
 // onto -run-image or the run image it records.
 func (in *lifecycleInputs) rebase(ctx context.Context, opts []oci.Option, stdout io.Writer) error {
-	if in.report == placeholderLayers+"/report.toml" || strings.HasPrefix(in.report, "/report.toml") {
-		in.report = "report.toml" // the rebaser has no layers directory: the reference writes ./report.toml
-	}
 	read := in.imageReader(opts)
 	app, err := read(ctx, in.runImageRef(in.previousImage))
 	if err != nil {

@@ -33,6 +33,7 @@ func TestLifecycleCommandLine(t *testing.T) {
 		{"builder with an argument", []string{"/cnb/lifecycle/builder", "x"}, []string{"CNB_PLATFORM_API=0.13"}, 3, "received unexpected arguments"},
 		{"-daemon", []string{"/cnb/lifecycle/creator", "-daemon", "img"}, []string{"CNB_PLATFORM_API=0.13"}, 3, "no daemon export"},
 		{"CNB_USE_DAEMON", []string{"/cnb/lifecycle/exporter", "img"}, []string{"CNB_PLATFORM_API=0.13", "CNB_USE_DAEMON=true"}, 3, "no daemon export"},
+		{"-buildpacks elsewhere", []string{"/cnb/lifecycle/detector", "-buildpacks", "/elsewhere"}, []string{"CNB_PLATFORM_API=0.13"}, 3, "reads the builder it runs in"},
 		{"lifecycle -version", []string{"/cnb/lifecycle/lifecycle", "-version"}, nil, 0, version + "\n"},
 		{"lifecycle without a phase", []string{"/cnb/lifecycle/lifecycle"}, nil, 3, "failed to parse arguments"},
 		{"lifecycle with an unknown phase", []string{"/cnb/lifecycle/lifecycle", "extend"}, []string{"CNB_PLATFORM_API=0.13"}, 3, "failed to recognize phase: extend"},

@@ -226,6 +226,8 @@ func TestKpackPhases(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(filepath.Join(p.layers, "kpack"), 0o777)
+	// An order in the layers directory wins over /cnb/order.toml.
+	testutil.WriteFile(t, filepath.Join(p.layers, "order.toml"), "[[order]]\n  [[order.group]]\n  id = \"example/hello\"\n  version = \"0.0.1\"\n")
 	w.phase(t, p, "host", "/cnb/lifecycle/analyzer", image)
 	w.phase(t, p, "none", "/cnb/lifecycle/detector")
 	w.phase(t, p, "host", "/cnb/lifecycle/restorer")
@@ -241,4 +243,44 @@ func TestKpackPhases(t *testing.T) {
 	if got := w.kiln(t, "run", image); got != "app: tool says hi args=default-arg\n" {
 		t.Errorf("kiln run %s: %q", image, got)
 	}
+}
+
+// The creator writing OCI layouts (-layout, -layout-dir: the run image read
+// from the layout too, the image and its -tag written there, -report
+// elsewhere), and the rebaser putting the host's image back on its own run
+// image: the same digest, as a rebase onto the same run image changes
+// nothing.
+func TestLayoutAndRebaser(t *testing.T) {
+	w := newWorld(t)
+	out := testutil.EmptyDir(t)
+	// <layout-dir>/<registry>/<repository>/<tag>, the registry with its port.
+	runLayout := filepath.Join(out, w.reg, "stack", "run", "1")
+	w.kiln(t, "image", "copy", w.run, "oci:"+runLayout+":1")
+	if err := filepath.Walk(out, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			err = os.Chmod(p, 0o777)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := w.newPod(t, "CNB_PLATFORM_API=0.13")
+	p.Volumes = append(p.Volumes, out+":/out")
+	image := w.reg + "/app/layout:1"
+	w.phase(t, p, "none", "/cnb/lifecycle/creator", "-layout", "-layout-dir=/out", "-run-image="+w.run,
+		"-report=/layers/layout-report.toml", "-tag="+w.reg+"/app/layout:extra", image)
+	for _, tag := range []string{"1", "extra"} {
+		ref := "oci:" + filepath.Join(out, w.reg, "app", "layout", tag) + ":" + tag
+		if got := w.kiln(t, "run", ref); got != "app: tool says hi args=default-arg\n" {
+			t.Errorf("kiln run %s: %q", ref, got)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(p.layers, "layout-report.toml")); err != nil || !reportDigest.Match(b) {
+		t.Errorf("-report: %v\n%s", err, b)
+	}
+
+	r := w.newPod(t, "CNB_PLATFORM_API=0.13")
+	rebased := w.reg + "/app/host:1"
+	w.phase(t, r, "host", "/cnb/lifecycle/rebaser", "-report=/layers/report.toml", rebased)
+	w.checkImage(t, r, rebased, "report.toml")
 }

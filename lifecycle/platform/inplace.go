@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/BurntSushi/toml"
 	"golang.org/x/sys/unix"
 
 	"github.com/kilnbuild/kiln/lifecycle"
@@ -45,6 +46,9 @@ type InPlace struct {
 	// bindings/). "": WorkDir/platform, where Env files are written; a
 	// given one is used as it is, and BuildRequest.Env must then be empty.
 	PlatformDir string
+	// OrderPath is the order to detect with (the Platform API's -order,
+	// e.g. <layers>/order.toml); "": the builder's /cnb/order.toml.
+	OrderPath string
 }
 
 // Well-known directories of an in-place build.
@@ -123,6 +127,15 @@ func (b *building) inPlaceInputs(ctx context.Context) (*buildInputs, error) {
 	in.localRun = distribution.LocalRunImage(in.runImages)
 	if len(in.runImages) == 0 {
 		return nil, fmt.Errorf("%w (the builder's /cnb/run.toml and /cnb/stack.toml name no run image: give one)", ErrNoBuilder)
+	}
+	if p := b.req.InPlace.OrderPath; p != "" {
+		var f struct {
+			Order distribution.Order `toml:"order"`
+		}
+		if _, err := toml.DecodeFile(p, &f); err != nil {
+			return nil, fmt.Errorf("reading order %s: %w", p, err)
+		}
+		bi.Order = f.Order
 	}
 	if len(bi.Order) == 0 {
 		return nil, fmt.Errorf("%w (the builder has no order)", ErrNoBuilder)
