@@ -18,12 +18,15 @@ const builderCreateUsage = `Make a builder image from builder.toml, as pack buil
 
 The builder is the build image ([build] image or [stack] build-image, any
 image reference; a relative oci: or docker-archive: path is taken relative to
-builder.toml when it exists there) with the directories a build needs, the
-kiln launcher in /cnb/lifecycle, one layer per buildpack, /cnb/order.toml,
-/cnb/stack.toml, /cnb/run.toml and the [[build.env]] files, and pack's labels,
-so that pack and kiln build with it alike. kiln needs no lifecycle; for pack,
-[lifecycle] uri may name a lifecycle archive on disk (lifecycle-v*.tgz), whose
-binaries then go in /cnb/lifecycle. kiln never downloads one.
+builder.toml when it exists there) with the directories a build needs, kiln's
+lifecycle in /cnb/lifecycle (this kiln binary as /cnb/lifecycle/lifecycle, the
+Platform API phases creator, analyzer, detector, restorer, builder, exporter
+and rebaser as links to it, and the kiln launcher), one layer per buildpack,
+/cnb/order.toml, /cnb/stack.toml, /cnb/run.toml and the [[build.env]] files,
+and pack's labels, so that kiln, pack, kpack and Tekton build with it alike
+(docs/lifecycle.md). [lifecycle] uri may name a lifecycle archive on disk
+(lifecycle-v*.tgz) instead, whose binaries then go in /cnb/lifecycle. kiln
+never downloads one. Run images are recorded by registry names only.
 
 Buildpacks are checked as pack checks them: every order entry must be on the
 builder, and each buildpack's API, stacks and targets must fit the build
