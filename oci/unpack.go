@@ -31,6 +31,13 @@ type UnpackOptions struct {
 	// user's privileges or raw devices. Ownership, directory modes and
 	// FIFOs are kept. Store.Rootfs always sets it.
 	Shared bool
+	// MaxSize caps the file content one Unpack or UnpackLayer call writes,
+	// each regular file counted at its size before any byte of it is
+	// written, holes of sparse files included (they take no disk but
+	// reading them takes time). Past it the unpack fails with
+	// ErrUnpackTooLarge. 0 means DefaultMaxUnpackSize; negative, no cap.
+	// It is not part of the rootfs cache key.
+	MaxSize int64
 	// Progress, when set, receives PhaseUnpack events: for each layer
 	// (Blob set) its compressed bytes read so far against its size, then
 	// one Done event for the whole image (Blob zero, Ref the image digest).
@@ -107,6 +114,8 @@ type unpacker struct {
 	// skipped are the names (relative to root) of device nodes left out,
 	// so that hard links to them are left out too.
 	skipped map[string]bool
+	written int64  // bytes of file content so far, against the cap
+	buf     []byte // one chunk of content being copied
 }
 
 type dirMeta struct {
@@ -151,7 +160,7 @@ func (u *unpacker) unpackTar(ctx context.Context, r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("reading tar: %w", err)
 		}
-		if err := u.entry(hdr, tr); err != nil {
+		if err := u.entry(ctx, hdr, tr); err != nil {
 			return fmt.Errorf("entry %q: %w", hdr.Name, err)
 		}
 	}

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,7 @@ const (
 // entry unpacks one tar entry. The entry's parent directory is resolved
 // inside the root, following symlinks as if the root were "/"; the last
 // component is never followed, so an entry replaces whatever is there.
-func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
+func (u *unpacker) entry(ctx context.Context, hdr *tar.Header, r io.Reader) error {
 	rel, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
@@ -51,8 +52,10 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		return u.dir(target, hdr)
-	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives still use TypeRegA
-		return u.file(target, hdr, r)
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse: //nolint:staticcheck // old archives still use TypeRegA
+		// The tar reader turns a GNU sparse entry (old 'S' or PAX) into
+		// its plain content, holes read as zeros.
+		return u.file(ctx, target, hdr, r)
 	case tar.TypeSymlink:
 		return u.symlink(target, hdr)
 	case tar.TypeLink:
@@ -270,24 +273,6 @@ func (u *unpacker) dir(target string, hdr *tar.Header) error {
 	}
 	u.dirs[target] = dirMeta{mode: u.mode(hdr), mtime: hdr.ModTime}
 	return nil
-}
-
-func (u *unpacker) file(target string, hdr *tar.Header, r io.Reader) error {
-	if _, err := u.replace(target, false); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return u.meta(target, hdr)
 }
 
 func (u *unpacker) symlink(target string, hdr *tar.Header) error {

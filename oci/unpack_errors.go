@@ -12,6 +12,9 @@ var (
 	// ErrUnsupportedEntry is returned for a tar entry of a type that cannot
 	// be unpacked or written (sockets, unknown type flags).
 	ErrUnsupportedEntry = errors.New("unsupported tar entry")
+	// ErrUnpackTooLarge is returned when the file content of an unpack
+	// would pass UnpackOptions.MaxSize.
+	ErrUnpackTooLarge = errors.New("unpack size cap exceeded")
 	// ErrLayerFinished is returned by LayerWriter methods called after Layer
 	// or Abort.
 	ErrLayerFinished = errors.New("layer writer already finished")
