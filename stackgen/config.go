@@ -29,7 +29,7 @@ import (
 //	[run]
 //	packages = ["python3-minimal", "ca-certificates"]
 //	exclude = ["debconf", "perl-base"]
-//	user = false                      # also add the CNB user (the build image always has it)
+//	user = true                       # [run]: run as the CNB user (default); false keeps the base's user (root)
 //	rebasable = true                  # io.buildpacks.rebasable (default true)
 //
 //	[debian]
@@ -62,7 +62,7 @@ type ImageConfig struct {
 	Base      string            `toml:"base"`
 	Packages  []string          `toml:"packages"`
 	Exclude   []string          `toml:"exclude"`
-	User      bool              `toml:"user"`
+	User      *bool             `toml:"user"`
 	Rebasable *bool             `toml:"rebasable"`
 	Env       []string          `toml:"env"`
 	Labels    map[string]string `toml:"labels"`
@@ -131,7 +131,8 @@ func LoadConfig(path string) (Spec, error) {
 }
 
 func (ic ImageConfig) spec(dir string) ImageSpec {
-	is := ImageSpec{Base: ic.Base, Packages: ic.Packages, Exclude: ic.Exclude, User: ic.User, Env: ic.Env, Labels: ic.Labels,
+	is := ImageSpec{Base: ic.Base, Packages: ic.Packages, Exclude: ic.Exclude, User: ic.User != nil && *ic.User,
+		AsRoot: ic.User != nil && !*ic.User, Env: ic.Env, Labels: ic.Labels,
 		NotRebasable: ic.Rebasable != nil && !*ic.Rebasable}
 	if p, ok := strings.CutPrefix(is.Base, rootfsPrefix); ok {
 		is.Base = rootfsPrefix + relPath(dir, p)

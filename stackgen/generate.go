@@ -104,8 +104,16 @@ func (o *options) image(ctx context.Context, spec Spec, kind string) (v1.Image, 
 	if !hasEnv(cf.Config.Env, "PATH") && !hasEnv(is.Env, "PATH") {
 		m.Env = append(m.Env, "PATH="+defaultPath)
 	}
-	if kind == "build" || is.User || is.Base == "" {
-		if err := o.addUser(ctx, &m, view, spec, is, kind == "build" || is.User); err != nil {
+	withUser := kind == "build" || is.User || !is.AsRoot
+	_, _, hasPasswd := view.readFile("etc/passwd")
+	switch {
+	case kind == "run" && !is.User && !is.AsRoot && is.Base != "" && !hasPasswd:
+		// A base without accounts (distroless-like) still runs as the CNB
+		// user, by number.
+		user := fmt.Sprintf("%d:%d", spec.uid(), spec.gid())
+		m.User = &user
+	case withUser || is.Base == "":
+		if err := o.addUser(ctx, &m, view, spec, is, withUser); err != nil {
 			return nil, err
 		}
 	}

@@ -74,13 +74,31 @@ func TestGenerateFromRootfs(t *testing.T) {
 		t.Errorf("build image has %d layers, want the base's and one more", len(layers))
 	}
 
+	// The run image runs as the CNB user by default (issue #14): the
+	// base's layer and the accounts layer.
 	rcf, _ := run.ConfigFile()
-	if rcf.Config.User != "" || rcf.Config.Labels["io.buildpacks.rebasable"] != "true" || rcf.Config.Labels["org.example"] != "x" ||
+	if rcf.Config.User != "1000:1000" || rcf.Config.Labels["io.buildpacks.rebasable"] != "true" || rcf.Config.Labels["org.example"] != "x" ||
 		rcf.Config.Labels["io.buildpacks.stack.id"] != spec.ID {
 		t.Errorf("run config: user %q labels %v", rcf.Config.User, rcf.Config.Labels)
 	}
-	if rl, _ := run.Layers(); len(rl) != 1 {
-		t.Errorf("run image has %d layers, want the base's only", len(rl))
+	if rl, _ := run.Layers(); len(rl) != 2 {
+		t.Errorf("run image has %d layers, want the base's and the accounts'", len(rl))
+	}
+	if got := files(t, run)["etc/passwd"].content; !strings.Contains(got, "cnb:x:1000:1000:") {
+		t.Errorf("run /etc/passwd = %q, want the CNB user", got)
+	}
+	// AsRoot keeps the base as it is: root, the base's layer only.
+	asRoot := spec
+	asRoot.Run.AsRoot = true
+	_, rootRun, err := stackgen.Generate(ctx, asRoot, stackgen.WithStore(openStore(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf, _ := rootRun.ConfigFile(); cf.Config.User != "" {
+		t.Errorf("AsRoot run user %q, want none", cf.Config.User)
+	}
+	if rl, _ := rootRun.Layers(); len(rl) != 1 {
+		t.Errorf("AsRoot run image has %d layers, want the base's only", len(rl))
 	}
 
 	// Same inputs, a fresh store: same digests.
@@ -102,7 +120,7 @@ func TestGenerateFromImage(t *testing.T) {
 	if out, err := exec.Command("tar", "-C", root, "-cf", tarball, ".").CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v\n%s", err, out)
 	}
-	_, base, err := stackgen.Generate(ctx, stackgen.Spec{ID: "x", Build: stackgen.ImageSpec{Base: "rootfs:" + tarball}, Run: stackgen.ImageSpec{Base: "rootfs:" + tarball}},
+	_, base, err := stackgen.Generate(ctx, stackgen.Spec{ID: "x", Build: stackgen.ImageSpec{Base: "rootfs:" + tarball}, Run: stackgen.ImageSpec{Base: "rootfs:" + tarball, AsRoot: true}},
 		stackgen.WithStore(store))
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ func TestGenerateFromPackages(t *testing.T) {
 	spec := stackgen.Spec{
 		ID:    "io.kiln.test.debs",
 		Build: stackgen.ImageSpec{Base: "rootfs:" + root, Packages: []string{"openssl"}},
-		Run:   stackgen.ImageSpec{Packages: []string{"base-files", "busybox", "ca-certificates"}, Exclude: []string{"debconf"}},
+		Run:   stackgen.ImageSpec{Packages: []string{"base-files", "busybox", "ca-certificates"}, Exclude: []string{"debconf"}, AsRoot: true},
 		Debian: stackgen.DebianSpec{Architecture: "amd64", Sources: []debian.Source{
 			{URI: repo.URI(), Suites: []string{"stable"}, Components: []string{"main"}, SignedBy: repo.Keyring}}},
 	}

@@ -39,8 +39,14 @@ type ImageSpec struct {
 	// Exclude names packages treated as present without being installed,
 	// to keep e.g. dpkg, debconf or perl-base out of a distroless image.
 	Exclude []string
-	// User adds the CNB user to the image. The build image always has it.
+	// User adds the CNB user to the image. The build image always has it,
+	// and so does the run image unless AsRoot is set.
 	User bool
+	// AsRoot leaves the run image as its base has it (root, without the CNB
+	// user, when the base sets no user): the default before issue #14. The
+	// run image otherwise runs as the CNB user, so that apps do not run as
+	// root. Ignored for the build image.
+	AsRoot bool
 	// Labels are added to the image's config.
 	Labels map[string]string
 	// Env entries (KEY=VALUE) are added to the image's config.

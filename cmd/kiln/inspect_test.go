@@ -29,7 +29,7 @@ func TestInspect(t *testing.T) {
 		"\nRebasable: true\n",
 		"\nBuildpacks:\n  ID             VERSION  HOMEPAGE\n  example/hello  0.0.1    -\n",
 		"  web (default)  /bin/sh app.sh  default-arg  /workspace\n",
-		"  Run image: 1 layer(s), ",
+		"  Run image: 2 layer(s), ", // the root filesystem and the CNB user (issue #14)
 		"  Buildpacks, app and launcher: 5 layer(s), ",
 		"  example/hello:tools\n",
 		"  slice-1\n",

@@ -93,7 +93,7 @@ func newStackCreateCmd(g *globalFlags) *cobra.Command {
 	fl.StringArrayVar(&f.exclude, "exclude", nil, "Debian package to leave out of both images (repeatable)")
 	fl.StringArrayVar(&f.aptSources, "apt-source", nil, `apt repository as in sources.list without "deb", e.g. "[trusted=yes] file:/srv/repo stable main" (repeatable)`)
 	fl.StringVar(&f.arch, "arch", "", "Debian architecture of the packages (default: the base's, else this machine's)")
-	fl.BoolVar(&f.runUser, "run-user", false, "also add the CNB user to the run image")
+	fl.BoolVar(&f.runUser, "run-user", true, "the run image runs as the CNB user; --run-user=false keeps the base's user (root when it sets none)")
 	fl.BoolVar(&f.relock, "relock", false, "resolve the packages again even when the lock answers the request")
 	return cmd
 }
@@ -204,8 +204,8 @@ func (f *stackFlags) spec(cmd *cobra.Command) (stackgen.Spec, string, error) {
 	if changed("gid") {
 		spec.GID = f.gid
 	}
-	if f.runUser {
-		spec.Run.User = true
+	if changed("run-user") {
+		spec.Run.User, spec.Run.AsRoot = f.runUser, !f.runUser
 	}
 	spec.Build.Packages = append(spec.Build.Packages, f.buildPackages...)
 	spec.Run.Packages = append(spec.Run.Packages, f.runPackages...)
