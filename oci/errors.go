@@ -34,6 +34,10 @@ var (
 	// ErrStoreNotPrivate is returned (as *StoreModeError) by OpenStore for
 	// a directory other users can enter that kiln will not make private.
 	ErrStoreNotPrivate = errors.New("the store directory is open to other users")
+	// ErrDestination is returned (as *DestinationError) by Write for a
+	// destination that exists and is neither absent nor what the reference
+	// writes: a regular file for docker-archive:, a directory for oci:.
+	ErrDestination = errors.New("destination of the wrong type")
 )
 
 // DigestError reports a blob whose content does not match its digest. It

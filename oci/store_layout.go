@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -26,6 +27,10 @@ import (
 // Both the store and oci:DIR references use it.
 type layoutDir struct {
 	dir string
+	// verify: blobs already present are named only after reusable has
+	// checked them (output layouts); the store trusts what it wrote.
+	verify bool
+	logger *slog.Logger // nil: discard
 }
 
 const (
@@ -71,14 +76,77 @@ func (l *layoutDir) hasBlob(h v1.Hash) bool {
 	return err == nil
 }
 
+// reusable reports whether blob h, of size bytes, is present and may be
+// named as it is. Without verify, presence is enough. With it, the blob must
+// be a regular file of that size whose content hashes to h: anything else
+// (a damaged or truncated blob, a symlink, a FIFO) is reported absent, to
+// be replaced by writeBlob.
+func (l *layoutDir) reusable(h v1.Hash, size int64) (bool, error) {
+	if !l.verify {
+		return l.hasBlob(h), nil
+	}
+	p := l.blobPath(h)
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		l.replacing(h, fmt.Sprintf("cannot be opened as a file: %v", err))
+		return false, nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("checking blob %s: %w", h, err)
+	}
+	switch {
+	case !fi.Mode().IsRegular():
+		l.replacing(h, "is "+describeMode(fi.Mode()))
+		return false, nil
+	case fi.Size() != size:
+		l.replacing(h, fmt.Sprintf("is %d bytes, not %d", fi.Size(), size))
+		return false, nil
+	}
+	hasher := sha256.New()
+	if _, err := io.Copy(hasher, f); err != nil {
+		return false, fmt.Errorf("checking blob %s: %w", h, err)
+	}
+	if got := sumOf(hasher); got != h {
+		l.replacing(h, "hashes to "+got.String())
+		return false, nil
+	}
+	return true, nil
+}
+
+func (l *layoutDir) replacing(h v1.Hash, why string) {
+	if l.logger != nil {
+		l.logger.Warn("replacing a damaged blob in the layout", "layout", l.dir, "blob", h.String(), "why", why)
+	}
+}
+
+// putBlobBytes stores b as a blob unless a reusable copy is there, and
+// returns its digest.
+func (l *layoutDir) putBlobBytes(b []byte) (v1.Hash, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if ok, err := l.reusable(h, int64(len(b))); ok || err != nil {
+		return h, err
+	}
+	return h, l.writeBlob(h, bytes.NewReader(b), "memory")
+}
+
 // writeBlob stores the content of r as blob h, verifying it on the way: the
 // bytes go to a temp file next to the destination, are hashed, synced and only
 // renamed into place when they match h. A mismatch leaves nothing behind.
+// Without verify a blob already present is kept; with it the caller has
+// found it not reusable, and the new blob replaces it.
 func (l *layoutDir) writeBlob(h v1.Hash, r io.Reader, source string) error {
 	if h.Algorithm != "sha256" {
 		return fmt.Errorf("writing blob %s: unsupported digest algorithm", h)
 	}
-	if l.hasBlob(h) {
+	if !l.verify && l.hasBlob(h) {
 		return nil
 	}
 	dst := l.blobPath(h)
@@ -112,23 +180,32 @@ func (l *layoutDir) writeBlob(h v1.Hash, r io.Reader, source string) error {
 	return nil
 }
 
-// writeBlobBytes stores b as a blob and returns its digest.
-func (l *layoutDir) writeBlobBytes(b []byte) (v1.Hash, error) {
-	h, _, err := v1.SHA256(bytes.NewReader(b))
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	return h, l.writeBlob(h, bytes.NewReader(b), "memory")
-}
-
 // openBlob opens blob h; the reader fails at EOF with a *DigestError when the
 // content does not hash to h.
 func (l *layoutDir) openBlob(h v1.Hash) (io.ReadCloser, error) {
-	f, err := os.Open(l.blobPath(h))
+	f, err := openRegular(l.blobPath(h))
 	if err != nil {
 		return nil, fmt.Errorf("opening blob %s: %w", h, err)
 	}
 	return newVerifyingReader(f, h, f.Name()), nil
+}
+
+// openRegular opens path for reading, refusing what is not a regular file
+// (a FIFO would block, a device never end) without blocking on it.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is %s, not a regular file", path, describeMode(fi.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // readBlob reads all of blob h, verified.
@@ -148,7 +225,7 @@ func (l *layoutDir) readBlob(h v1.Hash) ([]byte, error) {
 // readIndex reads index.json. It needs no lock: index.json is only ever
 // replaced by rename, so a reader sees one complete version.
 func (l *layoutDir) readIndex() (*v1.IndexManifest, error) {
-	b, err := os.ReadFile(filepath.Join(l.dir, indexFile))
+	b, err := readRegular(filepath.Join(l.dir, indexFile))
 	if err != nil {
 		return nil, fmt.Errorf("reading index of layout %s: %w", l.dir, err)
 	}
@@ -202,6 +279,16 @@ func (l *layoutDir) withLock(fn func() error) (err error) {
 		return fmt.Errorf("locking layout %s: %w", l.dir, err)
 	}
 	return fn()
+}
+
+// readRegular reads all of the regular file at path (see openRegular).
+func readRegular(path string) ([]byte, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 func sumOf(h hash.Hash) v1.Hash {

@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -41,10 +42,18 @@ func Write(ctx context.Context, ref Reference, img v1.Image, opts ...Option) (v1
 }
 
 func writeLayout(ctx context.Context, ref Reference, img v1.Image, o *options) (v1.Hash, error) {
+	if err := checkLayoutDestination(ref.Path); err != nil {
+		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+	}
 	l, err := openLayout(ref.Path, true)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
 	}
+	// Anyone may have been at an output layout: a blob already there is
+	// named only once verified. The store's own layout (the default cache
+	// is a tag in it) is kiln's alone and verified on the way in.
+	l.verify = o.store == nil || !sameDir(o.store.dir, ref.Path)
+	l.logger = o.logger
 	desc, err := putImage(ctx, l, img, ref.String(), o)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
@@ -74,7 +83,7 @@ func putImage(ctx context.Context, l *layoutDir, img v1.Image, refStr string, o 
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	if _, err := l.writeBlobBytes(cfg); err != nil {
+	if _, err := l.putBlobBytes(cfg); err != nil {
 		return v1.Descriptor{}, err
 	}
 	raw, err := img.RawManifest()
@@ -85,7 +94,7 @@ func putImage(ctx context.Context, l *layoutDir, img v1.Image, refStr string, o 
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	h, err := l.writeBlobBytes(raw)
+	h, err := l.putBlobBytes(raw)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
@@ -97,14 +106,14 @@ func putLayer(l *layoutDir, layer v1.Layer, refStr string, o *options) error {
 	if err != nil {
 		return err
 	}
-	if l.hasBlob(h) {
-		return nil
-	}
 	if d, err := partial.Descriptor(layer); err == nil && len(d.URLs) > 0 {
 		return nil // a foreign layer stays where its URLs point
 	}
 	size, err := layer.Size()
 	if err != nil {
+		return err
+	}
+	if ok, err := l.reusable(h, size); ok || err != nil {
 		return err
 	}
 	rc, err := layer.Compressed()
@@ -117,6 +126,9 @@ func putLayer(l *layoutDir, layer v1.Layer, refStr string, o *options) error {
 }
 
 func writeArchive(ref Reference, img v1.Image, o *options) (v1.Hash, error) {
+	if err := checkArchiveDestination(ref.Path); err != nil {
+		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+	}
 	tmp, err := atomicfile.Create(ref.Path, 0o644)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
@@ -192,4 +204,14 @@ func forwardUpdates(updates <-chan v1.Update, event Progress, fn func(Progress))
 		}
 	}()
 	return done
+}
+
+// sameDir reports whether a and b are the same directory.
+func sameDir(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }

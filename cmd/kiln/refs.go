@@ -35,6 +35,9 @@ func parseImageArg(what, s string, role refRole) (oci.Reference, error) {
 	}
 	if hasRefPrefix(s) {
 		ref, err := oci.ParseReference(s)
+		if err == nil && role == refOutput {
+			err = oci.CheckDestination(ref) // before the work, not after
+		}
 		if err != nil {
 			return ref, fmt.Errorf("%s: %w", what, err)
 		}
