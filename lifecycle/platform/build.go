@@ -164,23 +164,26 @@ type building struct {
 	out    io.Writer
 	result *BuildOutput
 
-	inputs   *buildInputs
-	dirs     buildDirs
-	paths    lifecycle.Paths
-	build    v1.Image
-	rootfs   string
-	uid      int
-	gid      int
-	env      []string // the build container's environment
-	run      v1.Image
-	runRef   string // runImage.reference: the run image by digest
-	target   lifecycle.TargetData
-	group    lifecycle.DetectResult
-	analysis lifecycle.Analysis
-	exporter *lifecycle.Exporter
-	unusable []v1.Layer // cached layers the restore could not use
-	built    lifecycle.BuildResult
-	started  time.Time
+	inputs *buildInputs
+	dirs   buildDirs
+	paths  lifecycle.Paths
+	build  v1.Image
+	rootfs string
+	uid    int
+	gid    int
+	env    []string // the build container's environment
+	run    v1.Image
+	runRef string // runImage.reference: the run image by digest
+	// lifecycle is the builder image's lifecycle, whose launcher the app
+	// image gets; nil: kiln's (BuildRequest.Launcher).
+	lifecycle *builderLifecycle
+	target    lifecycle.TargetData
+	group     lifecycle.DetectResult
+	analysis  lifecycle.Analysis
+	exporter  *lifecycle.Exporter
+	unusable  []v1.Layer // cached layers the restore could not use
+	built     lifecycle.BuildResult
+	started   time.Time
 }
 
 // buildDirs are the host directories of a build, under WorkDir.
@@ -277,6 +280,7 @@ func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error)
 			err = fmt.Errorf("stopping the build container: %w", cerr)
 		}
 	}()
+	b.readLifecycleVersion(ctx, sess)
 	if err := b.detect(ctx, sess); err != nil {
 		return err
 	}

@@ -30,8 +30,10 @@ type buildInputs struct {
 	resolve    func(string) string
 	stackID    string
 	buildpacks *distribution.Buildpacks
-	order      lifecycle.Order
-	buildEnv   map[string]string // builder.toml [[build.env]] → /cnb/build-config/env
+	// builderMeta is a builder image's metadata; nil for builder.toml.
+	builderMeta *distribution.BuilderMetadata
+	order       lifecycle.Order
+	buildEnv    map[string]string // builder.toml [[build.env]] → /cnb/build-config/env
 }
 
 // resolveInputs reads the builder (file or image), fetches its buildpacks and
@@ -49,6 +51,7 @@ func (b *building) resolveInputs(ctx context.Context) (*buildInputs, error) {
 		if err != nil {
 			return nil, err
 		}
+		in.builderMeta = &bi.Metadata
 		// The builder's buildpacks come from its own layers: nothing is
 		// downloaded again.
 		descs, err := distribution.ExtractBuildpacks(ctx, b.req.BuilderImage, b.dirs.buildpacks, fetchOpts...)

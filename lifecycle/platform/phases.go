@@ -207,8 +207,10 @@ func (b *building) export(ctx context.Context) error {
 		return fmt.Errorf("reading the run image's config: %w", err)
 	}
 	arch := cfg.Architecture
-	launcher, err := b.req.Launcher(arch)
-	if err != nil {
+	launcher, info := []byte(nil), b.req.LauncherInfo
+	if b.lifecycle != nil {
+		launcher, info = b.lifecycle.launcher, b.lifecycle.info
+	} else if launcher, err = b.req.Launcher(arch); err != nil {
 		return err
 	}
 	run := b.inputs.recordedRunImage()
@@ -224,7 +226,7 @@ func (b *building) export(ctx context.Context) error {
 		GID:             b.gid,
 		PlatformAPI:     b.req.PlatformAPI,
 		Launcher:        launcher,
-		LauncherInfo:    b.req.LauncherInfo,
+		LauncherInfo:    info,
 		DefaultProcess:  b.req.DefaultProcess,
 		Created:         b.req.Created,
 		Store:           b.req.Store,

@@ -60,6 +60,11 @@ func (b *building) readStack(ctx context.Context) error {
 			return err
 		}
 	}
+	if b.req.BuilderImage != nil && b.inputs.builderMeta != nil {
+		if err := b.useBuilderLifecycle(*b.inputs.builderMeta); err != nil {
+			return err
+		}
+	}
 	return b.readRunImage(ctx)
 }
 
