@@ -129,7 +129,7 @@ trap stop_app EXIT
 
 start_app() {
 	free_port
-	"${kiln[@]}" run --env PORT="$port" --env HOST=127.0.0.1 oci:out:webapp >"$demo/webapp.log" 2>&1 &
+	"${kiln[@]}" run --user 1000 --env PORT="$port" --env HOST=127.0.0.1 oci:out:webapp >"$demo/webapp.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 300); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

@@ -47,9 +47,7 @@ func startNone(cfg Config, p plan, log *slog.Logger) (*Container, error) {
 	id := newID()
 	c := newContainer(id, log, p.Isolation)
 	env := []string{roleEnv + "=" + rolePause, reapEnv + "=1", rlimitsEnv + "=" + rlimitSpec(cfg.Limits), "GOMAXPROCS=1"}
-	if m := currentMode(); m.rootless || !hasCap("/proc/self/status", unix.CAP_SETUID) || !hasCap("/proc/self/status", unix.CAP_SETGID) {
-		// Only root with the capabilities (and every id mapped) can
-		// switch ids.
+	if noneKeepsIDs(currentMode()) {
 		env = append(env, idsEnv+"="+idsKeep)
 	}
 	proc, err := os.StartProcess("/proc/self/exe", []string{"kiln-sandbox-pause", id}, &os.ProcAttr{
@@ -80,6 +78,28 @@ func startNone(cfg Config, p plan, log *slog.Logger) (*Container, error) {
 		close(c.initDone)
 	}()
 	return c, nil
+}
+
+// noneKeepsIDs reports whether LevelNone processes keep the caller's ids:
+// only root with the capabilities (and every id mapped) can switch.
+func noneKeepsIDs(m mode) bool {
+	return m.rootless || !hasCap("/proc/self/status", unix.CAP_SETUID) || !hasCap("/proc/self/status", unix.CAP_SETGID)
+}
+
+// HostRoot reports whether a process asking for uid runs as the machine's
+// root (uid 0 outside any user namespace) in a container of iso: kiln is
+// root outside a user namespace and the process is uid 0, or runs at
+// LevelNone with kiln's own ids. Such a process must not be handed things
+// that trust uid 0, like the host network's abstract unix sockets.
+func HostRoot(iso Isolation, uid int) bool {
+	m := currentMode()
+	if m.rootless {
+		return false // its root is the caller
+	}
+	if iso.Level == LevelNone && noneKeepsIDs(m) {
+		return true
+	}
+	return uid == 0
 }
 
 // rlimitSpec is rlimitsEnv's value for l.

@@ -92,7 +92,7 @@ image (a CI pod): the builder is the root filesystem, the app is built where
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "build-time environment variable K=V, or K to copy it from kiln's environment (repeatable)")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "file of K=V lines for the build environment (repeatable)")
 	fl.StringVarP(&f.defaultProcess, "default-process", "D", "", "the process type the image starts by default")
-	fl.StringVar(&f.network, "network", "host", "network for buildpacks: host or none")
+	fl.StringVar(&f.network, "network", "host", "network for buildpacks: host or none (see kiln run --help); default host, but none for buildpacks that would run as root on this machine")
 	fl.StringVar(&f.sandbox, "sandbox", "auto", sandboxFlagUsage)
 	fl.StringVarP(&f.descriptor, "descriptor", "d", "", "project descriptor (default <path>/project.toml when present)")
 	fl.StringVar(&f.runImage, "run-image", "", "run image to base the app image on, instead of the builder's")
@@ -197,7 +197,8 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) (err error) {
 	if err != nil {
 		return err
 	}
-	sb := &buildSandbox{level: level, network: network, stateDir: state, logger: g.logger(stderr), out: out}
+	sb := &buildSandbox{level: level, network: network, defaultNetwork: !cmd.Flags().Changed("network"),
+		stateDir: state, logger: g.logger(stderr), out: out}
 	stage = "build"
 	res, err = platform.Build(ctx, req, sb,
 		platform.WithImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),

@@ -29,11 +29,14 @@ func withSandboxHint(err error, hint string) error {
 // buildSandbox adapts package sandbox to the build's platform.Sandbox: one
 // container per build, one process per buildpack executable.
 type buildSandbox struct {
-	level    sandbox.Level
-	network  sandbox.Network
-	stateDir string
-	logger   *slog.Logger
-	out      io.Writer // the build log: which level runs
+	level   sandbox.Level
+	network sandbox.Network
+	// defaultNetwork: network was not asked for, so buildpacks that would
+	// run as the machine's root get a private one (see defaultRunNetwork).
+	defaultNetwork bool
+	stateDir       string
+	logger         *slog.Logger
+	out            io.Writer // the build log: which level runs
 	// iso is what the last container provided, for --report.
 	iso *sandbox.Isolation
 }
@@ -44,14 +47,21 @@ func (s *buildSandbox) Start(ctx context.Context, c platform.Container) (platfor
 	for _, m := range c.Mounts {
 		mounts = append(mounts, sandbox.Mount{Source: m.Source, Destination: m.Destination, ReadOnly: m.ReadOnly})
 	}
-	ct, err := sandbox.Start(ctx, sandbox.Config{
+	cfg := sandbox.Config{
 		Level:    s.level,
 		Rootfs:   c.Rootfs,
 		Mounts:   mounts,
 		Network:  s.network,
 		StateDir: s.stateDir,
 		Logger:   s.logger,
-	})
+	}
+	if s.defaultNetwork {
+		var err error
+		if cfg.Network, err = defaultRunNetwork(cfg, c.UID, s.out); err != nil {
+			return nil, err
+		}
+	}
+	ct, err := sandbox.Start(ctx, cfg)
 	if err != nil {
 		return nil, withSandboxHint(err, "in a container running the builder image, kiln build --sandbox none --builder rootfs:/")
 	}

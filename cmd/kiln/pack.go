@@ -51,7 +51,7 @@ var packFlags = []packFlag{
 	{cmd: "build", name: "insecure-registry", verdict: packSame, kiln: "insecure-registry", why: "a global flag; KILN_INSECURE_REGISTRY"},
 	{cmd: "build", name: "interactive", bool: true, verdict: packIgnored, why: "kiln has no terminal UI; the output is pack's phase log"},
 	{cmd: "build", name: "lifecycle-image", verdict: packIgnored, why: "kiln is its own lifecycle: no lifecycle image is run"},
-	{cmd: "build", name: "network", verdict: packSame, kiln: "network", why: "host (default) or none"},
+	{cmd: "build", name: "network", verdict: packSame, kiln: "network", why: "host (default) or none; none by default for buildpacks that would run as root on the machine (kiln as root, CNB user 0)"},
 	{cmd: "build", name: "path", shorthand: "p", verdict: packSame, kiln: "path", why: "a directory, .zip or .jar"},
 	{cmd: "build", name: "platform", verdict: packUnsupported, why: "kiln builds for the build image's platform: pick it with kiln builder create --platform"},
 	{cmd: "build", name: "post-buildpack", verdict: packUnsupported, why: "give the whole group with --buildpack, or edit the builder's order"},

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,10 +42,21 @@ image's command. Flags go before IMAGE; everything after it is the process's.
 
 The sandbox needs no daemon and no root: the process runs in its own mount,
 PID, IPC and UTS namespaces (and a user namespace when kiln is not root), on a
-read-only view of the image with a private /tmp, without capabilities. With
---network host (the default) it shares the host's network, so a server it
-starts is reachable on the host's ports; --network none leaves it loopback only.
+read-only view of the image with a private /tmp, without capabilities.
 kiln exits with the process's exit code; Ctrl-C stops the process.
+
+Networks:
+  --network host  shares the host's network namespace: its interfaces and
+                  ports (a server the process starts is reachable on them, and
+                  it reaches the host's loopback services), and the host's
+                  abstract unix sockets, which check nothing but the uid of
+                  who connects: a process running as root on the machine
+                  (kiln run as root, image user root) reaches them as root.
+  --network none  a private network namespace with loopback only.
+The default is host, except for a process that would run as root on the
+machine (kiln as root, outside a user namespace, and the image's user or
+--user is 0): it gets none unless --network host is given. Run by an
+ordinary user, the process's root is that user and host is the default.
 
 rootfs:DIR runs a process on a root filesystem directory instead of an image
 (no image configuration: give the command). --sandbox none runs the process
@@ -69,7 +81,8 @@ as a plain child of kiln, without namespaces, on the current root filesystem
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set an environment variable, K=V, or K to copy it from kiln's environment (repeatable)")
 	fl.StringVarP(&f.user, "user", "u", "", "run as UID[:GID] or NAME[:GROUP] of the image (default: the image's user)")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container (default: the image's)")
-	fl.StringVar(&f.network, "network", "host", "network: host (share the host's) or none (loopback only)")
+	fl.StringVar(&f.network, "network", "host", "network: host (the host's: ports, loopback services, abstract unix sockets) or none (loopback only); "+
+		"default host, but none for a process that would run as root on this machine")
 	fl.StringVar(&f.sandbox, "sandbox", "auto", sandboxFlagUsage)
 	fl.StringArrayVar(&f.volumes, "volume", nil, "bind mount HOST_PATH:CONTAINER_PATH[:ro] (repeatable; -v is kiln's --verbose)")
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "pass kiln's stdin to the process")
@@ -86,6 +99,7 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 	if err != nil {
 		return err
 	}
+	explicitNetwork := cmd.Flags().Changed("network")
 	mounts, err := parseVolumes(f.volumes)
 	if err != nil {
 		return err
@@ -114,6 +128,11 @@ func runImage(cmd *cobra.Command, g *globalFlags, f *runFlags, image string, arg
 		Hostname: hostname(cf.Config),
 		StateDir: state,
 		Logger:   g.logger(stderr),
+	}
+	if !explicitNetwork {
+		if cfg.Network, err = defaultRunNetwork(cfg, p.UID, stderr); err != nil {
+			return err
+		}
 	}
 	p.Stdout, p.Stderr = cmd.OutOrStdout(), stderr
 	if f.interactive {
@@ -180,6 +199,25 @@ func runRootfs(cmd *cobra.Command, g *globalFlags, image string) (string, *v1.Co
 	}
 	rootfs, err := store.Rootfs(ctx, img, unpack)
 	return rootfs, cf, err
+}
+
+// defaultRunNetwork is the network of a process of uid without --network:
+// the host's, unless the process would run as the machine's root, which
+// the host's abstract unix sockets would take for root (the class of
+// CVE-2020-15257): a private network then, or, where there can be none
+// (the none sandbox level), a refusal.
+func defaultRunNetwork(cfg sandbox.Config, uid int, stderr io.Writer) (sandbox.Network, error) {
+	iso, err := sandbox.Choose(cfg)
+	if err != nil || !sandbox.HostRoot(iso, uid) {
+		return sandbox.NetworkHost, nil // a level that cannot run says so when it starts
+	}
+	if iso.Level == sandbox.LevelNone {
+		return 0, errors.New("processes would run as root on this machine, on the host's network (its abstract unix " +
+			"sockets take them for root) and without namespaces: give --network host to allow it, or run them as another user")
+	}
+	fmt.Fprintln(stderr, "Note: processes run as root on this machine: they get a private network (--network none); "+
+		"give --network host to share the host's, abstract unix sockets included")
+	return sandbox.NetworkNone, nil
 }
 
 // exitError is an error to print with a process exit code.

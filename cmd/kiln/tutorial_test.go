@@ -270,7 +270,7 @@ func (tu *tutorial) serve(t *testing.T) {
 	}
 	port := tutorialPort(t)
 	var log bytes.Buffer
-	cmd := exec.Command(kiln, "--store", tu.store, "run", "--env", "PORT="+port, "--env", "HOST=127.0.0.1", "oci:out:webapp")
+	cmd := exec.Command(kiln, "--store", tu.store, "run", "--user", "1000", "--env", "PORT="+port, "--env", "HOST=127.0.0.1", "oci:out:webapp")
 	cmd.Dir = tu.work
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
