@@ -1,13 +1,11 @@
 package oci
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,34 +13,6 @@ import (
 
 	"github.com/kilnbuild/kiln/internal/testutil"
 )
-
-// sparseTar is a layer of one PAX 0.1 sparse entry: size bytes of which
-// only data at offset is stored (the rest are holes), the way an attacker
-// makes a 1 KiB layer of an arbitrarily large file. archive/tar writes no
-// GNU.sparse records, so they are written under another prefix of the
-// same length and renamed in the bytes: the records are data of the PAX
-// header entry, outside its checksum.
-func sparseTar(t testing.TB, name string, size, offset int64, data string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: testMtime,
-		Format: tar.FormatPAX, PAXRecords: map[string]string{
-			"KLN.sparse.map":       strconv.FormatInt(offset, 10) + "," + strconv.Itoa(len(data)),
-			"KLN.sparse.size":      strconv.FormatInt(size, 10),
-			"KLN.sparse.numblocks": "1",
-		}}
-	if err := tw.WriteHeader(hdr); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write([]byte(data)); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return bytes.ReplaceAll(buf.Bytes(), []byte(" KLN.sparse."), []byte(" GNU.sparse."))
-}
 
 // TestUnpackSparse unpacks sparse files, as GNU tar writes them in each
 // sparse format (testdata/sparse: a 2 GiB file with 9 bytes of data, made
@@ -66,7 +36,7 @@ func TestUnpackSparse(t *testing.T) {
 		})
 	}
 	t.Run("bomb", func(t *testing.T) {
-		b := sparseTar(t, "bomb", 4<<30, 2<<30, "data")
+		b := testutil.SparseTar(t, "bomb", 4<<30, 2<<30, "data")
 		if len(b) > 4096 {
 			t.Fatalf("the bomb layer is %d bytes", len(b))
 		}
@@ -149,7 +119,7 @@ func TestUnpackSizeCap(t *testing.T) {
 		}
 	})
 	t.Run("holes", func(t *testing.T) {
-		err := unpackTars(t.TempDir(), opts(1<<30), sparseTar(t, "bomb", 16<<30, 8<<30, "x"))
+		err := unpackTars(t.TempDir(), opts(1<<30), testutil.SparseTar(t, "bomb", 16<<30, 8<<30, "x"))
 		if !errors.Is(err, ErrUnpackTooLarge) {
 			t.Fatalf("err = %v, want ErrUnpackTooLarge", err)
 		}
@@ -162,7 +132,7 @@ func TestUnpackSizeCap(t *testing.T) {
 	})
 	t.Run("default", func(t *testing.T) {
 		start := time.Now()
-		err := unpackTars(t.TempDir(), opts(0), sparseTar(t, "bomb", 7<<60, 1<<40, "x"))
+		err := unpackTars(t.TempDir(), opts(0), testutil.SparseTar(t, "bomb", 7<<60, 1<<40, "x"))
 		if !errors.Is(err, ErrUnpackTooLarge) {
 			t.Fatalf("err = %v, want ErrUnpackTooLarge", err)
 		}
@@ -176,7 +146,7 @@ func TestUnpackSizeCap(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		defer cancel()
 		u := newUnpacker(t.TempDir(), opts(-1))
-		err := u.unpackTar(ctx, bytes.NewReader(sparseTar(t, "bomb", 7<<60, 1<<40, "x")))
+		err := u.unpackTar(ctx, bytes.NewReader(testutil.SparseTar(t, "bomb", 7<<60, 1<<40, "x")))
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want the context's", err)
 		}

@@ -99,6 +99,15 @@ type attack struct {
 	// SIGTERM (of the last pass): it must then exit within termGrace with
 	// code, leaving no process behind.
 	sigterm string
+	// The image and output side (rows in attack_oci_test.go): buildImage
+	// returns the build image the builder names instead of the stack's (a
+	// hostile image); output returns the destination instead of
+	// oci:DIR/out:app; between runs after every pass but the last; after
+	// runs once the suite's checks are done, whatever the exit code.
+	buildImage func(t *testing.T, e buildEnvDir, dir string) string
+	output     func(t *testing.T, dir string) string
+	between    func(t *testing.T, dir string, pass int)
+	after      func(t *testing.T, e buildEnvDir, dir string)
 }
 
 // hostileBuildpack is one copy of the fixture in a row's group.
@@ -182,7 +191,15 @@ func runAttack(t *testing.T, e buildEnvDir, a attack) {
 	if err := treecopy.Copy(context.Background(), e.app, app, nil); err != nil {
 		t.Fatal(err)
 	}
-	builder := writeHostileBuilder(t, dir, a)
+	buildImage := "oci:stack:build"
+	if a.buildImage != nil {
+		buildImage = a.buildImage(t, e, dir)
+	}
+	builder := writeHostileBuilder(t, dir, a, buildImage)
+	output := "oci:" + filepath.Join(dir, "out") + ":app"
+	if a.output != nil {
+		output = a.output(t, dir)
+	}
 	guarded := map[string]map[string]string{victim: snapshotTree(t, victim), app: snapshotTree(t, app)}
 
 	passes := max(a.passes, 1)
@@ -190,7 +207,7 @@ func runAttack(t *testing.T, e buildEnvDir, a attack) {
 	var out string
 	var code int
 	for pass := 1; pass <= passes; pass++ {
-		args := []string{"--store", e.store, "build", "oci:" + filepath.Join(dir, "out") + ":app",
+		args := []string{"--store", e.store, "build", output,
 			"--builder", builder, "--path", app,
 			"--env", "VICTIM=" + victim, "--env", "SECRET=" + filepath.Join(victim, "secret"),
 			"--env", fmt.Sprintf("KILN_ATTACK_PASS=%d", pass), "--env", mark}
@@ -204,6 +221,9 @@ func runAttack(t *testing.T, e buildEnvDir, a attack) {
 		}
 		if pass < passes && code != 0 {
 			t.Fatalf("pass %d of %d: exit %d, want 0\n%s", pass, passes, code, out)
+		}
+		if pass < passes && a.between != nil {
+			a.between(t, dir, pass)
 		}
 	}
 	if code != a.code {
@@ -222,10 +242,13 @@ func runAttack(t *testing.T, e buildEnvDir, a attack) {
 			t.Errorf("the build changed host files under %s (-before +after):\n%s", root, diff)
 		}
 	}
+	if a.after != nil {
+		a.after(t, e, dir)
+	}
 	if code != 0 {
 		return
 	}
-	img := readImage(t, "oci:"+filepath.Join(dir, "out")+":app")
+	img := readImage(t, output)
 	if where := findInImage(t, img, token); where != "" {
 		t.Errorf("the host secret reached the image: %s", where)
 	}
@@ -318,7 +341,7 @@ func (o *lockedOutput) String() string {
 
 // writeHostileBuilder lays out the row's buildpacks (copies of
 // testdata/hostile) and a builder.toml naming them in one group.
-func writeHostileBuilder(t *testing.T, dir string, a attack) string {
+func writeHostileBuilder(t *testing.T, dir string, a attack, buildImage string) string {
 	t.Helper()
 	group := a.group
 	if len(group) == 0 {
@@ -358,7 +381,7 @@ func writeHostileBuilder(t *testing.T, dir string, a attack) string {
 	}
 	b.WriteString("[[order]]\n" + order.String())
 	b.WriteString("\n[stack]\nid = \"io.github.future-architect.samples.debian\"\n" +
-		"build-image = \"oci:stack:build\"\nrun-image = \"oci:stack:run\"\n")
+		"build-image = \"" + buildImage + "\"\nrun-image = \"oci:stack:run\"\n")
 	p := filepath.Join(dir, "builder.toml")
 	writeTestFile(t, p, b.String(), 0o644)
 	return p
