@@ -117,6 +117,9 @@ type Exporter struct {
 
 	// Logger receives debug detail; default: discard.
 	Logger *slog.Logger
+	// Progress, when set, hears how far each new layer's tar and compression
+	// is (oci.PhaseLayer events), for a long layer to show it is moving.
+	Progress func(oci.Progress)
 	// Out receives pack-like progress lines ("Adding layer '…'"); nil
 	// discards them.
 	Out io.Writer

@@ -18,7 +18,7 @@ import (
 // newLayer starts a layer bound for the store, in the run image's media
 // type family.
 func (x *exporting) newLayer() (*oci.LayerWriter, error) {
-	return oci.NewLayerWriter(oci.LayerOptions{Store: x.e.Store, MediaType: x.layerType, Mode: x.rootMode})
+	return oci.NewLayerWriter(oci.LayerOptions{Store: x.e.Store, MediaType: x.layerType, Mode: x.rootMode, Progress: x.e.Progress})
 }
 
 // rootMode is how directories of the layers and app trees are recorded,

@@ -58,6 +58,10 @@ type LayerOptions struct {
 	// Level is the gzip level; 0 means gzip.BestSpeed, which is what
 	// registries and go-containerregistry use by default.
 	Level int
+	// Progress, when set, is told how many bytes of tar have been written
+	// and compressed so far (PhaseLayer events, Total 0, every few MiB and
+	// once Done), so that a long layer shows it is moving.
+	Progress func(Progress)
 }
 
 // NormalizedMode is a LayerOptions.Mode for builder and buildpack layers

@@ -30,6 +30,29 @@ type LayerWriter struct {
 	digest *hashingWriter
 	err    error // the first error; every later call returns it
 	done   bool
+	// progress counts the tar bytes for LayerOptions.Progress (nil without).
+	progress *layerProgress
+}
+
+// layerProgressEvery is how often a layer being written reports progress.
+const layerProgressEvery = 4 << 20
+
+// layerProgress reports the tar bytes written through it.
+type layerProgress struct {
+	w    io.Writer
+	fn   func(Progress)
+	n    int64
+	next int64
+}
+
+func (p *layerProgress) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.n += int64(n)
+	if p.n >= p.next {
+		p.fn(Progress{Phase: PhaseLayer, Complete: p.n})
+		p.next = p.n + layerProgressEvery
+	}
+	return n, err
 }
 
 // NewLayerWriter starts a layer in a temp file under opts.TempDir (inside
@@ -60,7 +83,13 @@ func NewLayerWriter(opts LayerOptions) (*LayerWriter, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("starting layer: %w", err)
 	}
-	return &LayerWriter{t: newTarWriter(zw, opts), opts: opts, f: f, bw: bw, zw: zw, digest: digest}, nil
+	var tarOut io.Writer = zw
+	var counted *layerProgress
+	if opts.Progress != nil {
+		counted = &layerProgress{w: zw, fn: opts.Progress, next: layerProgressEvery}
+		tarOut = counted
+	}
+	return &LayerWriter{t: newTarWriter(tarOut, opts), opts: opts, f: f, bw: bw, zw: zw, digest: digest, progress: counted}, nil
 }
 
 // Dir adds a directory entry.
@@ -157,6 +186,9 @@ func (w *LayerWriter) Layer() (v1.Layer, error) {
 	if err != nil {
 		os.Remove(w.f.Name())
 		return nil, fmt.Errorf("finishing layer: %w", err)
+	}
+	if w.progress != nil {
+		w.progress.fn(Progress{Phase: PhaseLayer, Complete: w.progress.n, Done: true})
 	}
 	l := &fileLayer{
 		path:      w.f.Name(),

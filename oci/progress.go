@@ -18,6 +18,9 @@ const (
 	PhaseWrite
 	// PhaseUnpack is an image's layers being unpacked into a directory.
 	PhaseUnpack
+	// PhaseLayer is a layer being tarred and compressed (LayerOptions.Progress):
+	// Complete counts the tar bytes so far.
+	PhaseLayer
 )
 
 // String returns "pull", "push", "write" or "unpack".
@@ -29,6 +32,8 @@ func (p Phase) String() string {
 		return "write"
 	case PhaseUnpack:
 		return "unpack"
+	case PhaseLayer:
+		return "layer"
 	}
 	return "pull"
 }

@@ -104,6 +104,11 @@ type Progress struct {
 	Image string // "build", "run", or "" for a step about both
 	Step  string // e.g. "reading base", "fetching package", "writing layer"
 	Name  string // what the step is about: a reference, a package
+	// For "fetching package": the package's place (Index of Count, from 1)
+	// and its size; for "laid out packages": Count packages of Size bytes
+	// in all.
+	Index, Count int
+	Size         int64
 }
 
 func (o *options) report(image, step, name string) {

@@ -84,9 +84,15 @@ func (o *options) writePackageLayer(ctx context.Context, image string, pkgs []de
 	}
 	defer os.RemoveAll(stage)
 	u := &unpacker{root: stage, modes: map[string]fs.FileMode{}, mergedUsr: mergedUsr, aliases: map[string]bool{}}
+	var total int64
 	for _, l := range pkgs {
+		total += l.Size
+	}
+	for i, l := range pkgs {
 		p := l.Package()
-		o.report(image, "fetching package", p.String())
+		if o.progress != nil {
+			o.progress(Progress{Image: image, Step: "fetching package", Name: p.String(), Index: i + 1, Count: len(pkgs), Size: l.Size})
+		}
 		file, err := pool.Fetch(ctx, p.DownloadURL(), p.SHA256, p.Size)
 		if err != nil {
 			return nil, err // names the URL, hence the package
@@ -97,6 +103,9 @@ func (o *options) writePackageLayer(ctx context.Context, image string, pkgs []de
 	}
 	if err := u.finish(); err != nil {
 		return nil, fmt.Errorf("laying out packages: %w", err)
+	}
+	if o.progress != nil {
+		o.progress(Progress{Image: image, Step: "laid out packages", Count: len(pkgs), Size: total})
 	}
 	o.report(image, "writing layer", "packages")
 	return oci.LayerFromDir(ctx, stage, oci.LayerOptions{Store: o.store, ModTime: o.created, Mode: u.mode})

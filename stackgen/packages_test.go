@@ -75,8 +75,10 @@ func TestGenerateFromPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runPkgs []string
+	var runBytes int64
 	for _, p := range lock.Run.Packages {
 		runPkgs = append(runPkgs, p.Name)
+		runBytes += p.Size
 	}
 	if diff := cmp.Diff([]string{"base-files", "busybox", "ca-certificates", "libc6", "libgcc-s1", "openssl"}, runPkgs); diff != "" {
 		t.Errorf("locked run packages (-want +got):\n%s", diff)
@@ -93,9 +95,18 @@ func TestGenerateFromPackages(t *testing.T) {
 		t.Errorf("lock after a round trip (-want +got):\n%s", diff)
 	}
 
-	build, run, err := stackgen.Generate(ctx, spec, stackgen.WithStore(store))
+	var laidOut []stackgen.Progress
+	build, run, err := stackgen.Generate(ctx, spec, stackgen.WithStore(store), stackgen.WithProgress(func(p stackgen.Progress) {
+		if p.Step == "laid out packages" {
+			laidOut = append(laidOut, p)
+		}
+	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Progress gives each image's package count and byte total.
+	if len(laidOut) != 2 || laidOut[1].Image != "run" || laidOut[1].Count != len(runPkgs) || laidOut[1].Size != runBytes || runBytes == 0 {
+		t.Errorf("laid out packages events %+v, want the run image's %d packages of %d bytes last", laidOut, len(runPkgs), runBytes)
 	}
 	checkImage(t, build)
 	checkImage(t, run)

@@ -203,7 +203,7 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) (err error) {
 	res, err = platform.Build(ctx, req, sb,
 		platform.WithImageReader(buildImageReader(g, req.PreviousImage, opts, stderr)),
 		platform.WithLogger(g.logger(stderr)),
-		platform.WithProgress(g.progress(stderr)))
+		platform.WithProgress(g.progressFor(stderr, "build image")))
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func buildRequest(ctx context.Context, g *globalFlags, f *buildFlags, outRef oci
 	} else if strings.HasPrefix(builder, "rootfs:") {
 		return req, fmt.Errorf("%s %s: only %s (the root filesystem kiln runs on) builds in place; give a builder image otherwise", from, builder, inPlaceBuilder)
 	} else if builder != "" {
-		if err := resolveBuilder(ctx, &req, builder, from, opts); err != nil {
+		if err := resolveBuilder(ctx, &req, builder, from, append(opts[:len(opts):len(opts)], oci.WithProgress(g.progressFor(stderr, "builder")))); err != nil {
 			return req, err
 		}
 	}

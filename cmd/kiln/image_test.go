@@ -54,7 +54,7 @@ func TestImageCopy(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != want.String() {
 		t.Fatalf("copy to the layout: exit %d, stdout %q (want %s), stderr:\n%s", code, out, want, errOut)
 	}
-	if !strings.Contains(errOut, "pulled sha256:") || strings.Contains(errOut, "\r") {
+	if !strings.Contains(errOut, "pulled "+src+" sha256:") || strings.Contains(errOut, "\r") {
 		t.Errorf("stderr is not a TTY, want one line per pulled blob, got:\n%q", errOut)
 	}
 

@@ -86,8 +86,16 @@ func (g *globalFlags) registryOptions(stderr io.Writer) []oci.Option {
 
 // progress is where oci progress goes: stderr, or nowhere with -q.
 func (g *globalFlags) progress(stderr io.Writer) func(oci.Progress) {
+	return g.progressFor(stderr, "")
+}
+
+// progressFor is progress whose lines say what the images are, e.g.
+// "pulling builder REF".
+func (g *globalFlags) progressFor(stderr io.Writer, label string) func(oci.Progress) {
 	if g.quiet {
 		return func(oci.Progress) {}
 	}
-	return newProgressPrinter(stderr).report
+	p := newProgressPrinter(stderr)
+	p.label = label
+	return p.report
 }

@@ -269,8 +269,8 @@ func TestRegistryTLS(t *testing.T) {
 		one, two := r.plainHost+"/kiln/again:1", r.plainHost+"/kiln/again:2"
 		for i, tc := range []struct{ dst, want string }{
 			{one, "pushed " + one},
-			{two, "already present sha256:"},                 // the blobs, under a new tag
-			{one, "already present the image (" + one + ")"}, // the manifest
+			{two, "already present in " + two + " sha256:"},     // the blobs, under a new tag
+			{one, "already present in " + one + " (the image)"}, // the manifest
 		} {
 			dst, want := tc.dst, tc.want
 			_, errOut, code := kilnImage(t, "--store", store, "--insecure-registry", r.plainHost, "image", "copy", "oci:fresh", dst)

@@ -195,7 +195,7 @@ func runRootfs(cmd *cobra.Command, g *globalFlags, image string) (string, *v1.Co
 	if ref.Kind != oci.KindArchive {
 		// Progress reads layers compressed, which a docker archive of
 		// plain tars would only produce by compressing them.
-		unpack.Progress = g.progress(stderr)
+		unpack.Progress = g.progressFor(stderr, "image "+image)
 	}
 	rootfs, err := store.Rootfs(ctx, img, unpack)
 	return rootfs, cf, err

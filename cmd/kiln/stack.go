@@ -252,12 +252,20 @@ func (g *globalFlags) stackOptions(stderr io.Writer, relock bool) ([]stackgen.Op
 		stackgen.WithLogger(g.logger(stderr)),
 		stackgen.WithRelock(relock),
 		stackgen.WithProgress(func(p stackgen.Progress) {
+			if g.quiet {
+				return
+			}
+			prefix := ""
+			if p.Image != "" {
+				prefix = p.Image + " image: "
+			}
 			switch {
-			case p.Name == "":
-			case p.Image == "":
-				fmt.Fprintf(stderr, "%s %s\n", p.Step, p.Name)
-			default:
-				fmt.Fprintf(stderr, "%s: %s %s\n", p.Image, p.Step, p.Name)
+			case p.Step == "laid out packages":
+				fmt.Fprintf(stderr, "%slaid out %d packages, %s\n", prefix, p.Count, humanBytes(p.Size))
+			case p.Count > 0:
+				fmt.Fprintf(stderr, "%s%s %d/%d %s (%s)\n", prefix, p.Step, p.Index, p.Count, p.Name, humanBytes(p.Size))
+			case p.Name != "":
+				fmt.Fprintf(stderr, "%s%s %s\n", prefix, p.Step, p.Name)
 			}
 		}),
 	}

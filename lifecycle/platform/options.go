@@ -52,7 +52,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithProgress receives oci.PhaseUnpack events while Build unpacks the
-// build image's root filesystem into the store (nothing when it is cached).
+// build image's root filesystem into the store (nothing when it is cached),
+// and oci.PhaseLayer events while the export writes new layers.
 func WithProgress(f func(oci.Progress)) Option {
 	return func(o *options) error {
 		o.progress = f

@@ -234,6 +234,7 @@ func (b *building) export(ctx context.Context) error {
 		Reuse:           []v1.Image{b.analysis.Cache},
 		Logger:          b.o.logger,
 		Out:             b.out,
+		Progress:        b.o.progress,
 	}
 	if b.req.ProjectMetadata != nil {
 		e.Project = *b.req.ProjectMetadata
