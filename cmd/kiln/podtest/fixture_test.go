@@ -25,7 +25,7 @@ type builder struct {
 // counter) on a busybox stack: kiln stack create, the run image pushed to a
 // docker-registry on 127.0.0.1, kiln builder create to a docker-archive,
 // docker load. It lasts as long as t.
-func busyboxBuilder(t *testing.T) *builder {
+func busyboxBuilder(t testing.TB) *builder {
 	t.Helper()
 	d := testutil.SharedDocker(t)
 	dir := t.TempDir()
@@ -53,7 +53,7 @@ func busyboxBuilder(t *testing.T) *builder {
 
 // app writes the fixture app (cmd/kiln/testdata/app) into a new emptyDir,
 // owned by uid:gid, and returns it.
-func app(t *testing.T, uid, gid int) string {
+func app(t testing.TB, uid, gid int) string {
 	t.Helper()
 	dir := testutil.EmptyDir(t)
 	copyTree(t, filepath.Join(repoRoot(t), "cmd", "kiln", "testdata", "app"), dir, uid, gid)
@@ -66,7 +66,7 @@ type report struct {
 	Digest string `json:"digest"`
 }
 
-func readReport(t *testing.T, path string) report {
+func readReport(t testing.TB, path string) report {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -88,12 +88,16 @@ type podBuild struct {
 	Output string   // the image reference to build
 	Args   []string // more kiln build flags
 	Kiln   []string // kiln flags before "build"
+	Cache  string   // host directory mounted at /cache (kiln's store, HOME); "": a new one
 }
 
 // run runs the build and returns its output, exit code and report path.
-func (p podBuild) run(t *testing.T, b *builder) (stdout, stderr string, code int, reportPath string) {
+func (p podBuild) run(t testing.TB, b *builder) (stdout, stderr string, code int, reportPath string) {
 	t.Helper()
-	out, cache, layers := testutil.EmptyDir(t), testutil.EmptyDir(t), testutil.EmptyDir(t)
+	out, cache, layers := testutil.EmptyDir(t), p.Cache, testutil.EmptyDir(t)
+	if cache == "" {
+		cache = testutil.EmptyDir(t)
+	}
 	pod := p.Pod
 	pod.Image, pod.Entrypoint = b.image, "/kiln/kiln"
 	pod.Volumes = append(pod.Volumes, kilnBinary(t)+":/kiln/kiln:ro", p.App+":/workspace", layers+":/layers",
@@ -107,7 +111,7 @@ func (p podBuild) run(t *testing.T, b *builder) (stdout, stderr string, code int
 
 // hostBuild builds the app with the builder image on the host (the
 // namespaces sandbox) and returns the report.
-func (b *builder) hostBuild(t *testing.T, output, appDir string, args ...string) report {
+func (b *builder) hostBuild(t testing.TB, output, appDir string, args ...string) report {
 	t.Helper()
 	rep := filepath.Join(t.TempDir(), "report.json")
 	kiln(t, b.dir, append([]string{"--store", b.store, "build", output, "--builder", b.archive,
