@@ -21,6 +21,9 @@ chmod 0755 "$logdir"
 # (testutil.SameAcrossModes), such as the digest of a built image.
 export KILN_TEST_DIGESTS="$logdir/digests"
 mkdir -m 1777 "$KILN_TEST_DIGESTS"
+# Downloads that several packages' tests share within this run (the
+# walkthrough's Debian packages: cmd/kiln's TestTutorial, cmd/kiln/podtest).
+export KILN_TEST_CACHE="${KILN_TEST_CACHE:-$logdir/cache}"
 trap 'rm -rf "$logdir"' EXIT
 fail=0
 
