@@ -1,7 +1,8 @@
 // Command layerbench generates test trees and exports them as layers, for
-// hack/bench.d/layer-export.sh:
+// hack/bench.d/layer-export.sh and hack/bench.d/overhead.sh:
 //
 //	layerbench gen DIR MB        writes a deterministic tree of about MB megabytes
+//	layerbench files DIR N MB    writes N files of about MB megabytes in all (treegen.Files)
 //	layerbench export DIR TMPDIR writes DIR as a layer into TMPDIR and prints
 //	                             "seconds digest diffID size maxrss-kB"
 //
@@ -29,8 +30,19 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) == 4 && args[0] == "files" {
+		n, err := strconv.Atoi(args[2])
+		if err != nil {
+			return err
+		}
+		mb, err := strconv.ParseFloat(args[3], 64)
+		if err != nil {
+			return err
+		}
+		return treegen.Files(args[1], n, int64(mb*(1<<20)))
+	}
 	if len(args) != 3 {
-		return fmt.Errorf("usage: layerbench gen DIR MB | export DIR TMPDIR")
+		return fmt.Errorf("usage: layerbench gen DIR MB | files DIR N MB | export DIR TMPDIR")
 	}
 	switch args[0] {
 	case "gen":

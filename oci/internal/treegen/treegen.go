@@ -132,3 +132,42 @@ func (g *generator) random(p string, n int64) error {
 	}
 	return f.Close()
 }
+
+// Files writes n regular files of size bytes in all (give or take a few
+// bytes per file) under dir, laid out like an installed package tree
+// (node_modules, site-packages): one directory per package of up to 40
+// files, in lib/ and src/ subdirectories, sizes drawn from an exponential
+// distribution, one file in eight incompressible, and a symbolic link every
+// 100 files. The same arguments give the same tree on any machine.
+func Files(dir string, n int, size int64) error {
+	g := &generator{dir: dir, rng: rand.New(rand.NewPCG(3, uint64(n))), noise: rand.NewChaCha8([32]byte{'f', 'i', 'l', 'e', 's'})}
+	weights := make([]float64, n)
+	var sum float64
+	for i := range weights {
+		weights[i] = g.rng.ExpFloat64()
+		sum += weights[i]
+	}
+	for i, wt := range weights {
+		sub := "lib"
+		if i%3 == 0 {
+			sub = "src"
+		}
+		p := fmt.Sprintf("pkg%05d/%s/f%06d", i/40, sub, i)
+		k := max(int64(wt/sum*float64(size)), 16)
+		var err error
+		if i%8 == 7 {
+			err = g.random(p+".bin", k)
+		} else {
+			err = g.text(p+".js", k)
+		}
+		if err != nil {
+			return err
+		}
+		if i%100 == 99 {
+			if err := os.Symlink(filepath.Base(p)+".js", filepath.Join(dir, p+".link")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
