@@ -48,7 +48,13 @@ func (s *Store) LayerByDiffID(diffID v1.Hash) (v1.Layer, bool) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, false
 	}
-	fi, err := os.Stat(s.layout.blobPath(rec.Digest))
+	// Marked as used before the size check, so that Prune keeps it from
+	// here on.
+	p := s.layout.blobPath(rec.Digest)
+	if !s.use(p) {
+		return nil, false
+	}
+	fi, err := os.Stat(p)
 	if err != nil || fi.Size() != rec.Size {
 		return nil, false
 	}
@@ -93,9 +99,9 @@ func (s *Store) RememberLayer(l v1.Layer) error {
 // (keeping the blob already there, if any) and remembers it.
 func (s *Store) addLayer(l *fileLayer) (v1.Layer, error) {
 	dst := s.layout.blobPath(l.digest)
-	if _, err := os.Stat(dst); err == nil {
+	if _, err := os.Stat(dst); err == nil && s.use(dst) {
 		os.Remove(l.path)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		os.Remove(l.path)
 		return nil, err
 	} else {

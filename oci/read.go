@@ -81,6 +81,11 @@ func readLayout(ref Reference, o *options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", ref, err)
 	}
+	// An image of the store's own layout (kiln's build caches) is marked
+	// used, as images pulled into it are.
+	if o.store != nil && o.store.isLayout(ref.Path) && !o.store.useImage(desc.Digest, img) {
+		return nil, fmt.Errorf("reading %s: blobs were pruned meanwhile: %w", ref, ErrNotFound)
+	}
 	return img, nil
 }
 

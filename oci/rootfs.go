@@ -25,8 +25,10 @@ import (
 //
 // The tree is built in a temp directory inside the store and renamed into
 // place when complete, so an interrupted unpack leaves no partial tree
-// under the final name. A lock per image serialises concurrent callers,
-// in this process or others, so the image is unpacked once.
+// under the final name. A lock per image (rootfs/<key>.lock) serialises
+// concurrent callers, in this process or others, so the image is unpacked
+// once; its modification time is the tree's last use, which keeps Prune
+// from removing it while this Store's lease lives.
 func (s *Store) Rootfs(ctx context.Context, img v1.Image, opts UnpackOptions) (string, error) {
 	d, err := img.Digest()
 	if err != nil {
@@ -45,14 +47,20 @@ func (s *Store) Rootfs(ctx context.Context, img v1.Image, opts UnpackOptions) (s
 	if err := os.Chmod(base, 0o700); err != nil { // made 0755 by earlier kilns
 		return "", fmt.Errorf("unpacking root filesystem of %s: %w", d, err)
 	}
-	if ok, err := isDir(dir); ok || err != nil {
-		return dir, err
+	lock := filepath.Join(base, key+".lock")
+	// Marked used, then checked: a Prune either saw the mark or removed
+	// the tree before it, and then it is unpacked again.
+	if s.use(lock) {
+		if ok, err := isDir(dir); ok || err != nil {
+			return dir, err
+		}
 	}
-	unlock, err := lockPath(ctx, filepath.Join(base, key+".lock"))
+	unlock, err := lockPath(ctx, lock)
 	if err != nil {
 		return "", fmt.Errorf("unpacking root filesystem of %s: %w", d, err)
 	}
 	defer unlock()
+	s.use(lock)
 	if ok, err := isDir(dir); ok || err != nil {
 		return dir, err // another caller finished it while we waited
 	}
@@ -98,7 +106,8 @@ func isDir(p string) (bool, error) {
 }
 
 // lockPath takes an exclusive flock on path, polling so that ctx can cancel
-// the wait; unlock releases it.
+// the wait; unlock releases it. The lock is on the file path names when
+// it is taken: one removed meanwhile (by Prune) is opened again.
 func lockPath(ctx context.Context, path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -107,6 +116,13 @@ func lockPath(ctx context.Context, path string) (unlock func(), err error) {
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
+			if same, err := samePath(f, path); err != nil || !same {
+				f.Close()
+				if err != nil {
+					return nil, err
+				}
+				return lockPath(ctx, path)
+			}
 			return func() { f.Close() }, nil
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
@@ -120,4 +136,20 @@ func lockPath(ctx context.Context, path string) (unlock func(), err error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// samePath tells whether path still names the open file f.
+func samePath(f *os.File, path string) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	pi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, pi), nil
 }

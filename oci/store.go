@@ -23,13 +23,16 @@ import (
 type Store struct {
 	dir    string
 	layout *layoutDir
+	lease  *lease // nil: a store this process cannot write
 }
 
 // OpenStore opens the store at dir, creating it (mode 0700) when absent.
 // An existing directory that other users can enter is made private when it
 // belongs to the caller and is empty or already a store; anything else
 // (someone else's directory, /tmp, a home directory) fails with
-// ErrStoreNotPrivate rather than be changed.
+// ErrStoreNotPrivate rather than be changed. It takes a lease on the store
+// (see NewWorkDir, Close and Prune): until Close, or until the process
+// ends, nothing this Store uses is pruned by other kiln processes.
 func OpenStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", dir, err)
@@ -41,7 +44,11 @@ func OpenStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", dir, err)
 	}
-	return &Store{dir: dir, layout: l}, nil
+	s := &Store{dir: dir, layout: l}
+	if err := s.openLease(); err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", dir, err)
+	}
+	return s, nil
 }
 
 // makePrivate makes dir mode 0700 when it lets others in and may be

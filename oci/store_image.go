@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -31,10 +32,19 @@ func (l *layoutDir) findRef(refName string) (v1.Descriptor, bool, error) {
 }
 
 // setRef points refName at desc in index.json, replacing what it named.
-func (l *layoutDir) setRef(refName string, desc v1.Descriptor) error {
+// desc's blob and the blobs in need must exist: they are checked under the
+// index lock, which Prune holds while it removes blobs, so that the index
+// never names a blob removed meanwhile (the error is then
+// errBlobVanished).
+func (l *layoutDir) setRef(refName string, desc v1.Descriptor, need ...v1.Hash) error {
 	desc.Annotations = map[string]string{refNameAnnotation: refName}
 	desc.Platform = nil
 	return l.updateIndex(func(idx *v1.IndexManifest) error {
+		for _, h := range append(need, desc.Digest) {
+			if !l.hasBlob(h) {
+				return fmt.Errorf("naming %s: blob %s: %w", refName, h, errBlobVanished)
+			}
+		}
 		kept := idx.Manifests[:0]
 		for _, d := range idx.Manifests {
 			if d.Annotations[refNameAnnotation] != refName {
@@ -87,6 +97,10 @@ func (l *layoutDir) readRequired(h v1.Hash) ([]byte, error) {
 	}
 	return l.readBlob(h)
 }
+
+// errBlobVanished is setRef's error for a blob removed (pruned) after it
+// was written or found.
+var errBlobVanished = errors.New("the blob was removed meanwhile")
 
 // missingError says a blob an image needs is not in the layout.
 type missingError struct{ digest v1.Hash }

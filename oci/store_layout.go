@@ -263,14 +263,20 @@ func (l *layoutDir) writeIndexLocked(idx *v1.IndexManifest) error {
 }
 
 // withLock holds an exclusive flock on the layout's lock file while fn runs.
-func (l *layoutDir) withLock(fn func() error) (err error) {
+func (l *layoutDir) withLock(fn func() error) error {
+	return l.withLockMode(unix.LOCK_EX, fn)
+}
+
+// withLockMode holds a flock of mode (unix.LOCK_EX or unix.LOCK_SH) on the
+// layout's lock file while fn runs.
+func (l *layoutDir) withLockMode(mode int, fn func() error) (err error) {
 	f, err := os.OpenFile(filepath.Join(l.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("locking layout %s: %w", l.dir, err)
 	}
 	defer f.Close() // closing releases the lock
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		err = unix.Flock(int(f.Fd()), mode)
 		if err != unix.EINTR {
 			break
 		}

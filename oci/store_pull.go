@@ -39,7 +39,30 @@ func (s *Store) image(ref name.Reference, platform v1.Platform) (v1.Image, error
 	if err != nil {
 		return nil, fmt.Errorf("reading %s from store %s: %w", ref, s.dir, err)
 	}
+	if !s.useImage(desc.Digest, img) {
+		return nil, fmt.Errorf("reading %s from store %s: blobs were pruned meanwhile: %w", ref, s.dir, ErrNotInStore)
+	}
 	return img, nil
+}
+
+// useImage marks the blobs of an image read from the store as used (see
+// use): top is the digest the index names (the image's, or its index's).
+func (s *Store) useImage(top v1.Hash, img v1.Image) bool {
+	m, err := img.Manifest()
+	if err != nil {
+		return false
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return false
+	}
+	paths := []string{s.layout.blobPath(top), s.layout.blobPath(d), s.layout.blobPath(m.Config.Digest)}
+	for _, l := range m.Layers {
+		if len(l.URLs) == 0 {
+			paths = append(paths, s.layout.blobPath(l.Digest))
+		}
+	}
+	return s.use(paths...)
 }
 
 // imageByDigest reads a manifest or index blob to learn its media type.
@@ -85,7 +108,9 @@ func (s *Store) pull(ctx context.Context, ref name.Reference, o *options) (v1.Im
 	}
 	var missing []v1.Descriptor
 	for _, d := range append([]v1.Descriptor{m.Config}, m.Layers...) {
-		if len(d.URLs) == 0 && !s.layout.hasBlob(d.Digest) { // foreign layers are not ours to copy
+		// Foreign layers are not ours to copy; blobs already here are marked
+		// used so that Prune keeps them until the index names them.
+		if len(d.URLs) == 0 && !s.use(s.layout.blobPath(d.Digest)) {
 			missing = append(missing, d)
 		}
 	}
@@ -101,7 +126,13 @@ func (s *Store) pull(ctx context.Context, ref name.Reference, o *options) (v1.Im
 			return nil, fmt.Errorf("pulling %s: %w", ref, err)
 		}
 	}
-	if err := s.layout.setRef(ref.Name(), top.Descriptor); err != nil {
+	need := []v1.Hash{desc.Digest, m.Config.Digest}
+	for _, l := range m.Layers {
+		if len(l.URLs) == 0 {
+			need = append(need, l.Digest)
+		}
+	}
+	if err := s.layout.setRef(ref.Name(), top.Descriptor, need...); err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)
 	}
 	o.logger.Debug("pulled", "ref", ref.Name(), "digest", top.Digest.String())

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -54,75 +55,97 @@ func writeLayout(ctx context.Context, ref Reference, img v1.Image, o *options) (
 	// is a tag in it) is kiln's alone and verified on the way in.
 	l.verify = o.store == nil || !sameDir(o.store.dir, ref.Path)
 	l.logger = o.logger
-	desc, err := putImage(ctx, l, img, ref.String(), o)
-	if err != nil {
-		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+	// A blob found in the layout may be pruned before the index names it
+	// (the layout is the store's own): setRef notices, and the blobs are
+	// put again.
+	for attempt := 0; ; attempt++ {
+		desc, need, err := putImage(ctx, l, img, ref.String(), o)
+		if err != nil {
+			return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+		}
+		err = l.setRef(ref.Tag, desc, need...)
+		if errors.Is(err, errBlobVanished) && attempt < 2 {
+			continue
+		}
+		if err != nil {
+			return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
+		}
+		if o.store != nil && o.store.isLayout(ref.Path) {
+			o.store.use(l.blobPath(desc.Digest)) // a cache in the store: last used now
+		}
+		return desc.Digest, nil
 	}
-	if err := l.setRef(ref.Tag, desc); err != nil {
-		return v1.Hash{}, fmt.Errorf("writing %s: %w", ref, err)
-	}
-	return desc.Digest, nil
 }
 
 // putImage writes img's layers, config and manifest into l (not its index)
-// and returns the manifest's descriptor.
-func putImage(ctx context.Context, l *layoutDir, img v1.Image, refStr string, o *options) (v1.Descriptor, error) {
+// and returns the manifest's descriptor and the other blobs it needs (the
+// config and the layers that are not foreign).
+func putImage(ctx context.Context, l *layoutDir, img v1.Image, refStr string, o *options) (v1.Descriptor, []v1.Hash, error) {
 	layers, err := img.Layers()
 	if err != nil {
-		return v1.Descriptor{}, err
+		return v1.Descriptor{}, nil, err
 	}
+	var need []v1.Hash
 	for _, layer := range layers {
 		if err := ctx.Err(); err != nil {
-			return v1.Descriptor{}, err
+			return v1.Descriptor{}, nil, err
 		}
-		if err := putLayer(l, layer, refStr, o); err != nil {
-			return v1.Descriptor{}, err
+		h, foreign, err := putLayer(l, layer, refStr, o)
+		if err != nil {
+			return v1.Descriptor{}, nil, err
+		}
+		if !foreign {
+			need = append(need, h)
 		}
 	}
 	cfg, err := img.RawConfigFile()
 	if err != nil {
-		return v1.Descriptor{}, err
+		return v1.Descriptor{}, nil, err
 	}
-	if _, err := l.putBlobBytes(cfg); err != nil {
-		return v1.Descriptor{}, err
+	ch, err := l.putBlobBytes(cfg)
+	if err != nil {
+		return v1.Descriptor{}, nil, err
 	}
 	raw, err := img.RawManifest()
 	if err != nil {
-		return v1.Descriptor{}, err
+		return v1.Descriptor{}, nil, err
 	}
 	mt, err := img.MediaType()
 	if err != nil {
-		return v1.Descriptor{}, err
+		return v1.Descriptor{}, nil, err
 	}
 	h, err := l.putBlobBytes(raw)
 	if err != nil {
-		return v1.Descriptor{}, err
+		return v1.Descriptor{}, nil, err
 	}
-	return v1.Descriptor{MediaType: mt, Digest: h, Size: int64(len(raw))}, nil
+	return v1.Descriptor{MediaType: mt, Digest: h, Size: int64(len(raw))}, append(need, ch), nil
 }
 
-func putLayer(l *layoutDir, layer v1.Layer, refStr string, o *options) error {
-	h, err := layer.Digest()
+// putLayer writes layer's blob into l unless l can reuse the one it has,
+// and returns its digest; foreign is true for a foreign layer, which stays
+// where its URLs point.
+func putLayer(l *layoutDir, layer v1.Layer, refStr string, o *options) (h v1.Hash, foreign bool, err error) {
+	h, err = layer.Digest()
 	if err != nil {
-		return err
+		return h, false, err
 	}
 	if d, err := partial.Descriptor(layer); err == nil && len(d.URLs) > 0 {
-		return nil // a foreign layer stays where its URLs point
+		return h, true, nil
 	}
 	size, err := layer.Size()
 	if err != nil {
-		return err
+		return h, false, err
 	}
 	if ok, err := l.reusable(h, size); ok || err != nil {
-		return err
+		return h, false, err
 	}
 	rc, err := layer.Compressed()
 	if err != nil {
-		return fmt.Errorf("reading layer %s: %w", h, err)
+		return h, false, fmt.Errorf("reading layer %s: %w", h, err)
 	}
 	defer rc.Close()
 	event := Progress{Phase: PhaseWrite, Ref: refStr, Blob: h, Total: size}
-	return l.writeBlob(h, newProgressReader(rc, event, o.progress), "layer "+h.String())
+	return h, false, l.writeBlob(h, newProgressReader(rc, event, o.progress), "layer "+h.String())
 }
 
 func writeArchive(ref Reference, img v1.Image, o *options) (v1.Hash, error) {

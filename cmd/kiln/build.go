@@ -165,6 +165,9 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) (err error) {
 	if err := checkSBOMDir(f.sbomDir); err != nil {
 		return err
 	}
+	if _, err := pruneOptions(g.storeMaxSize, g.storeMaxAge, "--store-max-size", "--store-max-age"); err != nil {
+		return err
+	}
 	opts, err := g.ociOptions(stderr)
 	if err != nil {
 		return err
@@ -173,11 +176,23 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) (err error) {
 	if err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp(store.Dir(), "build-")
+	// Work directories that earlier kilns retired or left behind when
+	// killed are removed while this build runs; the wait at the end is for
+	// at most one file. This build's own is retired by one rename when the
+	// store closes, after the image is written.
+	reclaimCtx, stopReclaim := context.WithCancel(ctx)
+	reclaimed := make(chan struct{})
+	go func() {
+		defer close(reclaimed)
+		if err := store.Reclaim(reclaimCtx); err != nil && reclaimCtx.Err() == nil {
+			g.logger(stderr).Debug("reclaiming work directories", "err", err)
+		}
+	}()
+	defer func() { stopReclaim(); <-reclaimed }()
+	work, err := store.NewWorkDir("build-")
 	if err != nil {
-		return fmt.Errorf("creating the build directory: %w", err)
+		return err
 	}
-	defer os.RemoveAll(work)
 	if f.path, err = appSource(ctx, f.path, filepath.Join(work, "source")); err != nil {
 		return err
 	}
@@ -213,8 +228,13 @@ func runBuild(cmd *cobra.Command, g *globalFlags, f *buildFlags) (err error) {
 		return err
 	}
 	if f.sbomDir != "" {
-		return writeSBOM(ctx, stderr, res.Image, f.sbomDir)
+		if err := writeSBOM(ctx, stderr, res.Image, f.sbomDir); err != nil {
+			return err
+		}
 	}
+	stopReclaim()
+	<-reclaimed
+	g.autoPrune(ctx, stderr)
 	return nil
 }
 
@@ -368,12 +388,12 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 	case f.cacheDir != "":
 		return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: f.cacheDir, Tag: "cache"}, Options: opts, Prune: true}, nil
 	}
-	key := "kiln.cache/" + out.String()
+	key := cacheTagPrefix + out.String()
 	return &lifecycle.Cache{
 		Ref:     oci.Reference{Kind: oci.KindLayout, Path: store.Dir(), Tag: key},
 		Options: opts,
 		// Unpacked next to the build directories, which are in the store.
-		Trees: filepath.Join(store.Dir(), "lifecycle", "trees", fmt.Sprintf("%x", sha256.Sum256([]byte(key)))[:16]),
+		Trees: filepath.Join(store.Dir(), filepath.FromSlash(storeTrees), fmt.Sprintf("%x", sha256.Sum256([]byte(key)))[:16]),
 	}, nil
 }
 

@@ -189,9 +189,9 @@ func newDistWriter(g *globalFlags, stderr io.Writer) (*distWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	work, err := os.MkdirTemp(store.Dir(), "dist-")
+	work, err := store.NewWorkDir("dist-")
 	if err != nil {
-		return nil, fmt.Errorf("creating a work directory: %w", err)
+		return nil, err
 	}
 	w := &distWriter{g: g, oci: opts, work: work, log: stderr}
 	if !created.IsZero() {
@@ -217,5 +217,6 @@ func (w *distWriter) options(extra ...distribution.WriteOption) []distribution.W
 	return append(append(opts, w.extra...), extra...)
 }
 
-// close removes the work directory (and the layers written there).
+// close removes the work directory (and the layers written there); what
+// is left is retired with the store.
 func (w *distWriter) close() { os.RemoveAll(w.work) }

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -157,5 +160,174 @@ func checkStore(t *testing.T, store string) {
 		if err := validate.Image(img, validate.Fast); err != nil {
 			t.Errorf("store image %s (%s): %v", d.Digest, d.Annotations["org.opencontainers.image.ref.name"], err)
 		}
+	}
+}
+
+// TestBuildWorkDirsReclaimed: the work directory a killed build leaves in
+// the store is removed by the next kiln build, while the one of a build
+// still running is left alone (that build then succeeds), and a finished
+// build leaves nothing but its retired directory for the next one.
+func TestBuildWorkDirsReclaimed(t *testing.T) {
+	e := newBuildEnv(t)
+	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
+	gate := filepath.Join(e.dir, "gate")
+	if err := os.MkdirAll(gate, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(e.store, "work")
+
+	// A build killed while its buildpack runs leaves its work directory.
+	killed := startBuild(t, e, builder, "oci:out:killed", "--env", "SLEEP_BUILD=60")
+	killed.waitFor(t, "---> sleeping")
+	before := leaseDirs(t, work)
+	if len(before) != 1 {
+		t.Fatalf("a running build has %d work directories in %s, want 1: %v", len(before), work, before)
+	}
+	killed.cmd.Process.Kill()
+	killed.cmd.Wait()
+	if got := leaseDirs(t, work); len(got) != 1 || got[0] != before[0] {
+		t.Fatalf("after SIGKILL the work directories are %v, want the killed build's %v", got, before)
+	}
+	dead := before[0]
+
+	// A build waiting in its buildpack holds its own.
+	running := startBuild(t, e, builder, "oci:out:running",
+		"--volume", gate+":/gate", "--env", "WAIT_FOR=/gate/open")
+	running.waitFor(t, "---> waiting for /gate/open")
+	var live string
+	for _, d := range leaseDirs(t, work) {
+		if d != dead {
+			live = d
+		}
+	}
+	if live == "" {
+		t.Fatal("the running build has no work directory")
+	}
+
+	// The next build reclaims the dead one and leaves the live one.
+	e.build(t, "oci:out:app", "--builder", builder, "--path", e.app)
+	got := leaseDirs(t, work)
+	for _, d := range got {
+		if d == dead {
+			t.Errorf("the killed build's work directory %s is still there after the next build", d)
+		}
+	}
+	if !slices.Contains(got, live) {
+		t.Errorf("the next build removed the running build's work directory %s (left: %v)", live, got)
+	}
+	if _, err := os.Stat(filepath.Join(work, dead+".lock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the killed build's lease %s.lock is still there: %v", dead, err)
+	}
+
+	// The running build finishes with its tree intact.
+	if err := os.WriteFile(filepath.Join(gate, "open"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := running.wait(t); err != nil {
+		t.Fatalf("the build that ran alongside failed: %v\n%s", err, running.errOut.String())
+	}
+	readImage(t, "oci:out:running")
+	checkStore(t, e.store)
+	if got := leaseDirs(t, work); len(got) != 0 {
+		t.Errorf("work directories left after every build ended: %v", got)
+	}
+}
+
+// leaseDirs lists the work directories of leases under work (not the
+// retired ones, which anyone may remove).
+func leaseDirs(t *testing.T, work string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(work)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	return dirs
+}
+
+// buildProcess is a `kiln build` running in a child process.
+type buildProcess struct {
+	cmd    *exec.Cmd
+	lines  chan string
+	errOut *bytes.Buffer
+}
+
+// startBuild starts `kiln build OUT` of e's app with builder in a child
+// process.
+func startBuild(t *testing.T, e buildEnvDir, builder, out string, args ...string) *buildProcess {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, append([]string{"--store", e.store, "build", out, "--builder", builder, "--path", e.app}, args...)...)
+	cmd.Dir = e.dir
+	cmd.Env = append(os.Environ(), runAsKilnEnv+"=1")
+	p := &buildProcess{cmd: cmd, lines: make(chan string, 64), errOut: &bytes.Buffer{}}
+	cmd.Stderr = p.errOut
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return p
+}
+
+// waitFor reads the build's output until a line contains s.
+func (p *buildProcess) waitFor(t *testing.T, s string) {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				p.cmd.Wait()
+				t.Fatalf("the build ended before %q\n%s", s, p.errOut.String())
+			}
+			if strings.Contains(line, s) {
+				go func() {
+					for range p.lines {
+					}
+				}()
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the build never printed %q\n%s", s, p.errOut.String())
+		}
+	}
+}
+
+// wait waits up to a minute for the build to end.
+func (p *buildProcess) wait(t *testing.T) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(60 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+		return errors.New("timed out")
 	}
 }

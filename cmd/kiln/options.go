@@ -32,8 +32,11 @@ func (g *globalFlags) logger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// openStore opens --store, or the default store.
+// openStore opens --store, or the default store, once per command.
 func (g *globalFlags) openStore() (*oci.Store, error) {
+	if g.opened != nil {
+		return g.opened, nil
+	}
 	dir := g.store
 	if dir == "" {
 		d, err := defaultStoreDir()
@@ -42,7 +45,22 @@ func (g *globalFlags) openStore() (*oci.Store, error) {
 		}
 		dir = d
 	}
-	return oci.OpenStore(dir)
+	s, err := oci.OpenStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	g.opened = s
+	return s, nil
+}
+
+// closeStore closes the store the command opened, if any.
+func (g *globalFlags) closeStore() error {
+	s := g.opened
+	g.opened = nil
+	if s == nil {
+		return nil
+	}
+	return s.Close()
 }
 
 // ociOptions turns the global flags into options for oci.Read, Write and

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kilnbuild/kiln/oci"
 )
 
 // globalFlags are the flags every subcommand shares, resolved with their
@@ -24,8 +26,12 @@ type globalFlags struct {
 	timestamps     bool     // --timestamps
 	noColor        bool     // --no-color: accepted, kiln prints no color
 
+	storeMaxSize, storeMaxAge string // --store-max-size, --store-max-age: kept after each build
+
 	settings   map[string]resolved
 	configFile *configFile
+
+	opened *oci.Store // the store, once a command opened it (closed when it ends)
 }
 
 const exitCodesHelp = `
@@ -42,7 +48,8 @@ Exit codes:
 
 Settings come from a flag, else a KILN_* variable (KILN_STORE, KILN_PULL,
 KILN_INSECURE_REGISTRY, KILN_REGISTRY_MIRROR, KILN_CA_CERT, KILN_TLS_SKIP_VERIFY,
-KILN_BUILDER, KILN_VERBOSE, KILN_QUIET, KILN_TIMESTAMPS; lists comma-separated),
+KILN_BUILDER, KILN_STORE_MAX_SIZE, KILN_STORE_MAX_AGE, KILN_VERBOSE, KILN_QUIET,
+KILN_TIMESTAMPS; lists comma-separated),
 else the configuration file (kiln config path); kiln config list shows which.
 `
 
@@ -72,6 +79,8 @@ func newRootCmd() *cobra.Command {
 	f.BoolVarP(&g.quiet, "quiet", "q", false, "show less output: no progress, no buildpack output (env KILN_QUIET)")
 	f.BoolVar(&g.timestamps, "timestamps", false, "prefix each output line with the time (env KILN_TIMESTAMPS)")
 	f.BoolVar(&g.noColor, "no-color", false, "accepted for pack's sake: kiln prints no color")
+	f.StringVar(&g.storeMaxSize, "store-max-size", "", "after each build, prune the store to SIZE, e.g. 20G (see kiln store prune; env KILN_STORE_MAX_SIZE)")
+	f.StringVar(&g.storeMaxAge, "store-max-age", "", "after each build, prune from the store what was unused for DURATION, e.g. 168h (env KILN_STORE_MAX_AGE)")
 	root.AddCommand(subcommands(g)...)
 	registerCompletions(root)
 	return root
@@ -107,7 +116,24 @@ var subcommandFactories []func(*globalFlags) *cobra.Command
 func subcommands(g *globalFlags) []*cobra.Command {
 	cmds := make([]*cobra.Command, 0, len(subcommandFactories))
 	for _, f := range subcommandFactories {
-		cmds = append(cmds, f(g))
+		c := f(g)
+		closeStoreAfter(g, c)
+		cmds = append(cmds, c)
 	}
 	return cmds
+}
+
+// closeStoreAfter makes every command below c close the store it opened
+// when it ends, whatever the outcome: its lease ends, its work directories
+// are retired.
+func closeStoreAfter(g *globalFlags, c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			defer g.closeStore()
+			return run(cmd, args)
+		}
+	}
+	for _, sub := range c.Commands() {
+		closeStoreAfter(g, sub)
+	}
 }

@@ -40,6 +40,10 @@ var settings = []setting{
 		check: checkMirror},
 	{key: "ca-certs", flag: "ca-cert", env: "KILN_CA_CERT", list: true, usage: "PEM files of certificate authorities trusted for registries, besides the system's"},
 	{key: "tls-skip-verify", flag: "tls-skip-verify", env: "KILN_TLS_SKIP_VERIFY", list: true, usage: "registry hosts whose TLS certificates are not verified (unsafe; for tests)"},
+	{key: "store-max-size", flag: "store-max-size", env: "KILN_STORE_MAX_SIZE", usage: "after each build, prune the store to this size, least recently used first (e.g. 20G)",
+		check: func(s string) error { _, err := parseSize(s); return err }},
+	{key: "store-max-age", flag: "store-max-age", env: "KILN_STORE_MAX_AGE", usage: "after each build, prune from the store what was not used for this long (e.g. 168h)",
+		check: checkAge},
 	{key: "verbose", flag: "verbose", env: "KILN_VERBOSE", usage: "debug output (true or false)", check: checkBool},
 	{key: "quiet", flag: "quiet", env: "KILN_QUIET", usage: "show less output: no progress, no buildpack output (true or false)", check: checkBool},
 	{key: "timestamps", flag: "timestamps", env: "KILN_TIMESTAMPS", usage: "prefix each output line with the time (true or false)", check: checkBool},
@@ -296,6 +300,7 @@ func (g *globalFlags) applySettings(cmd *cobra.Command) error {
 	g.caCerts = r["ca-certs"].values
 	g.skipVerify = r["tls-skip-verify"].values
 	g.defaultBuilder = r["default-builder"].value()
+	g.storeMaxSize, g.storeMaxAge = r["store-max-size"].value(), r["store-max-age"].value()
 	isTrue := func(k string) bool { v := r[k].value(); return v == "true" || v == "1" }
 	g.verbose, g.quiet, g.timestamps = isTrue("verbose"), isTrue("quiet"), isTrue("timestamps")
 	return nil

@@ -75,7 +75,9 @@ type BuildRequest struct {
 	// Rootless selects the unpack mode of the build image's root filesystem.
 	Rootless bool
 	// WorkDir is an empty scratch directory for the build (app copy, layers,
-	// platform files, buildpacks); the caller removes it afterwards.
+	// platform files, buildpacks) on the store's file system, so that
+	// cached layers move in and out by rename (oci.Store.NewWorkDir); the
+	// caller disposes of it afterwards.
 	WorkDir string
 	// PreviousImage is the image this build replaces (--previous-image; the
 	// CLI defaults it to the output reference): its layer metadata is
