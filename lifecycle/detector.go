@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/kilnbuild/kiln/lifecycle/api"
@@ -65,6 +66,7 @@ type detection struct {
 	runs     map[string]*detectRun
 	reported map[string]bool
 	errored  []*BuildpackError
+	groups   []string // each group tried: "fail: a@1, pass: b@2", for the error
 }
 
 // Run detects the group and plan.
@@ -83,7 +85,7 @@ func (d *Detector) Run(ctx context.Context) (DetectResult, error) {
 	}
 	switch {
 	case errors.Is(err, ErrNoGroupPassed), errors.Is(err, ErrBuildpackErrored):
-		return DetectResult{}, &DetectError{Err: err, Buildpacks: s.errored}
+		return DetectResult{}, &DetectError{Err: err, Buildpacks: s.errored, Groups: s.groups}
 	case err != nil:
 		return DetectResult{}, phaseError("detect", err)
 	}
@@ -222,14 +224,23 @@ func (s *detection) resolve(ctx context.Context, done []GroupEntry) (Group, Plan
 	if s.d.Output != nil {
 		fmt.Fprintf(s.d.Output, "======== Results ========\n%s", results.Bytes())
 	}
+	summary := strings.ReplaceAll(strings.TrimSpace(results.String()), "\n", ", ")
+	if summary == "" {
+		summary = "no buildpack to run"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch {
 	case !detected && errored:
+		s.groups = append(s.groups, summary)
 		return Group{}, Plan{}, ErrBuildpackErrored
 	case !detected || len(passed) == 0:
+		s.groups = append(s.groups, summary)
 		return Group{}, Plan{}, ErrNoGroupPassed
 	}
 	group, plan, ok := resolvePlan(passed, plans)
 	if !ok {
+		s.groups = append(s.groups, summary+" (no build plan resolves: a requirement has no provider before it)")
 		s.log.Debug("no build plan resolves; providers must come before the buildpacks that require them", "group", fmt.Sprint(done))
 		return Group{}, Plan{}, ErrNoGroupPassed
 	}

@@ -52,10 +52,16 @@ func ExitCode(err error) int {
 type DetectError struct {
 	Err        error
 	Buildpacks []*BuildpackError
+	// Groups says, for each group tried, what each of its buildpacks' detect
+	// answered ("fail: a@1, pass: b@2"), so that the error says why.
+	Groups []string
 }
 
 func (e *DetectError) Error() string {
 	msg := e.Err.Error()
+	for i, g := range e.Groups {
+		msg += fmt.Sprintf("\n  group %d: %s", i+1, g)
+	}
 	for _, b := range e.Buildpacks {
 		msg += "\n  " + b.Error()
 	}

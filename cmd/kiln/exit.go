@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kilnbuild/kiln/lifecycle"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -58,6 +59,8 @@ var errorHints = []struct {
 	{oci.ErrNoPlatform, "the image has no such platform: leave --platform out, or name one the image has (kiln inspect shows it)"},
 	{oci.ErrNotInStore, "the pull policy is never (--pull never, KILN_PULL or kiln config): pull the image once with --pull if-missing"},
 	{oci.ErrPathReference, "images on disk are written oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]"},
+	{lifecycle.ErrNoGroupPassed, "run kiln build with -v to see what each buildpack's detect printed"},
+	{lifecycle.ErrBuildpackErrored, "run kiln build with -v to see what each buildpack's detect printed"},
 }
 
 // hints returns the lines of advice for err.

@@ -263,6 +263,8 @@ func flagMistakes(e mistakeEnv) []mistake {
 			want: []string{"unknown-key.toml", `unknown keys`, `"buildpacks.surprise"`}},
 		{name: "builder.toml broken", args: []string{"build", "oci:out", "--builder", "bad.toml"},
 			want: []string{"bad.toml", "line 2", "expected end of table array name"}},
+		{name: "no buildpack detects the app", args: []string{"build", "oci:out", "--builder", e.builder, "--path", "plain"},
+			want: []string{"no buildpack group passed detection", "group 1: fail: example/hello@0.0.1", "hint: run kiln build with -v"}},
 		{name: "stack create without an id", args: []string{"stack", "create", "--build-base", "oci:stack:build", "--run-base", "oci:stack:run", "--build-output", "oci:b", "--run-output", "oci:r"},
 			want: []string{"stack ID is required", "--id"}},
 		{name: "stack create uid 0", args: []string{"stack", "create", "--id", "x", "--uid", "0", "--build-base", "oci:stack:build", "--run-base", "oci:stack:run", "--build-output", "oci:b", "--run-output", "oci:r"},
