@@ -9,12 +9,17 @@ TAGS     ?= netgo osusergo seccomp
 LDFLAGS  := -s -w -extldflags=-static
 export CGO_ENABLED := 1
 
-.PHONY: all build deps test test-root test-rootless bench demo image clean
+.PHONY: all build install deps test test-root test-rootless bench demo image clean
 
 all: build
 
 build:
 	@./hack/build.sh
+
+# Copies bin/kiln to $(PREFIX)/bin (default /usr/local): make install PREFIX=$HOME/.local
+PREFIX   ?= /usr/local
+install: build
+	install -D -m 0755 $(BIN)/kiln $(DESTDIR)$(PREFIX)/bin/kiln
 
 # Installs the Debian packages the tests need when missing (quick when present).
 deps:
