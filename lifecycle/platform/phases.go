@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/kilnbuild/kiln/lifecycle"
 	"github.com/kilnbuild/kiln/lifecycle/project"
@@ -287,6 +289,12 @@ func (b *building) analyze(ctx context.Context) error {
 // such layout or archive) from one that exists but cannot be read.
 func previousMissing(ref string, err error) bool {
 	if errors.Is(err, oci.ErrNotFound) {
+		return true
+	}
+	// A registry answers a tag it does not have with 404 (MANIFEST_UNKNOWN,
+	// NAME_UNKNOWN): the first build pushing there.
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
 		return true
 	}
 	if !errors.Is(err, fs.ErrNotExist) {

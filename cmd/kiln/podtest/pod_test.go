@@ -64,6 +64,9 @@ func TestPodBuild(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 			}
+			if strings.Contains(out, "Warning: ignoring the previous image") {
+				t.Errorf("a first push took the missing tag for an unreadable previous image:\n%s", out)
+			}
 			sb := readSandbox(t, rep).Sandbox
 			if sb.Level != tc.level || (len(sb.Degraded) > 0) != tc.degraded || !strings.Contains(out, "Sandbox: "+tc.level) {
 				t.Errorf("sandbox %+v, want level %s, degraded %v; log:\n%s", sb, tc.level, tc.degraded, out)
