@@ -378,22 +378,33 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 	if pull != "never" {
 		opts = append(opts[:len(opts):len(opts)], oci.WithPullPolicy(oci.PullAlways))
 	}
+	// Every cache also keeps its layers unpacked in the store, next to the
+	// build directories, by diffID: a rebuild moves a tree that is still
+	// as it was kept back into place instead of unpacking its blob, also
+	// when the cache itself is a directory or an image elsewhere.
+	trees := func(key string) string {
+		return filepath.Join(store.Dir(), filepath.FromSlash(storeTrees), fmt.Sprintf("%x", sha256.Sum256([]byte(key)))[:16])
+	}
 	switch {
 	case f.cacheImage != "":
 		ref, err := parseImageArg("--cache-image", f.cacheImage, refOutput)
 		if err != nil {
 			return nil, err
 		}
-		return &lifecycle.Cache{Ref: ref, Options: opts}, nil
+		return &lifecycle.Cache{Ref: ref, Options: opts, Trees: trees("kiln.cache-image/" + ref.String())}, nil
 	case f.cacheDir != "":
-		return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: f.cacheDir, Tag: "cache"}, Options: opts, Prune: true}, nil
+		abs, err := filepath.Abs(f.cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("--cache-dir: %w", err)
+		}
+		return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: f.cacheDir, Tag: "cache"}, Options: opts, Prune: true,
+			Trees: trees("kiln.cache-dir/" + abs)}, nil
 	}
 	key := cacheTagPrefix + out.String()
 	return &lifecycle.Cache{
 		Ref:     oci.Reference{Kind: oci.KindLayout, Path: store.Dir(), Tag: key},
 		Options: opts,
-		// Unpacked next to the build directories, which are in the store.
-		Trees: filepath.Join(store.Dir(), filepath.FromSlash(storeTrees), fmt.Sprintf("%x", sha256.Sum256([]byte(key)))[:16]),
+		Trees:   trees(key),
 	}, nil
 }
 

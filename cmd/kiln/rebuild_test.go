@@ -114,6 +114,17 @@ func TestRebuildCacheDir(t *testing.T) {
 	if n := countBlobs(t, cache); n != 4 {
 		t.Errorf("the cache directory has %d blobs, want 4 (manifest, config, counter layer, SBOM layer)", n)
 	}
+	// The cached layer is also kept unpacked in the store, by diffID, for
+	// the next build to move into place instead of unpacking its blob.
+	c := &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: cache, Tag: "cache"}}
+	_, m, err := c.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := strings.TrimPrefix(m.ForBuildpack("example/counter").Layers["counter"].SHA, "sha256:")
+	if kept, _ := filepath.Glob(filepath.Join(e.store, filepath.FromSlash(storeTrees), "*", sha)); len(kept) != 1 {
+		t.Errorf("the store keeps %d unpacked trees of the cached layer %s, want 1", len(kept), sha)
+	}
 }
 
 func countBlobs(t *testing.T, layout string) int {
@@ -258,6 +269,11 @@ func TestRebuildCorruptCache(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.damage(counterBlob()); err != nil {
+				t.Fatal(err)
+			}
+			// As on a machine that only has the cache directory: the
+			// store's unpacked trees would be used instead of the blob.
+			if err := os.RemoveAll(filepath.Join(e.store, filepath.FromSlash(storeTrees))); err != nil {
 				t.Fatal(err)
 			}
 			out := e.build(t, args...)
