@@ -3,6 +3,7 @@ package oci
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 // fileKey identifies an inode, to keep hard links as links.
@@ -32,7 +35,9 @@ type TreeSink interface {
 // TreeWalker walks trees into a TreeSink in the order and form of a layer:
 // the sorted order of filepath.WalkDir, symlinks not followed, a file with
 // several links given once and then as hard links (within a tree and
-// across the trees one walker walks), sockets left out.
+// across the trees one walker walks), sockets left out. Every entry is
+// reached through directory handles (internal/beneath): a tree a buildpack
+// wrote, or rearranges while it is walked, cannot make the walk leave it.
 type TreeWalker struct {
 	// Mode, when set, maps each entry's on-disk mode (see LayerOptions).
 	Mode  func(name string, mode fs.FileMode) fs.FileMode
@@ -42,7 +47,50 @@ type TreeWalker struct {
 // Walk feeds sink the tree at src under the entry name dst, every entry
 // owned by uid:gid. dst "" gives relative names and no root entry; dst
 // "/" absolute names and no root entry; any other dst is the root's entry.
+// src's last component is not followed: a symlink (or a file) there is the
+// tree's only entry.
 func (t *TreeWalker) Walk(ctx context.Context, src, dst string, uid, gid int, sink TreeSink) error {
+	d, err := beneath.Open(src, "")
+	if errors.Is(err, beneath.ErrNotDir) || errors.Is(err, beneath.ErrSymlink) {
+		return t.walkFile(src, dst, uid, gid, sink)
+	} else if err != nil {
+		return err
+	}
+	defer d.Close()
+	return t.WalkAt(ctx, d, dst, uid, gid, sink)
+}
+
+// walkFile walks a tree whose root src is not a directory.
+func (t *TreeWalker) walkFile(src, dst string, uid, gid int, sink TreeSink) error {
+	if dst == "" || dst == "/" {
+		return nil // no entry for the root of a layer
+	}
+	root, err := cleanEntryName(dst)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return err
+	}
+	parent, err := beneath.Open(filepath.Dir(abs), "")
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	fi, err := parent.Lstat(filepath.Base(abs))
+	if err != nil {
+		return err
+	}
+	t.init()
+	if err := t.entry(root, fi, parent, uid, gid, sink); err != nil {
+		return fmt.Errorf("adding %s: %w", src, err)
+	}
+	return nil
+}
+
+// WalkAt is Walk of the open directory dir.
+func (t *TreeWalker) WalkAt(ctx context.Context, dir *beneath.Dir, dst string, uid, gid int, sink TreeSink) error {
 	root := ""
 	if dst != "" && dst != "/" {
 		var err error
@@ -50,71 +98,64 @@ func (t *TreeWalker) Walk(ctx context.Context, src, dst string, uid, gid int, si
 			return err
 		}
 	}
-	if t.links == nil {
-		t.links = map[fileKey]string{}
-	}
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	t.init()
+	return dir.Walk(func(rel string, fi *beneath.FileInfo, parent *beneath.Dir) error {
 		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
 			return err
 		}
 		var name string
 		switch {
-		case rel != ".":
-			name = path.Join(dst, filepath.ToSlash(rel))
+		case rel != "":
+			name = path.Join(dst, rel)
 		case root != "":
 			name = root
 		default:
 			return nil // no entry for the root of a layer
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if err := t.entry(name, p, fi, uid, gid, sink); err != nil {
-			return fmt.Errorf("adding %s: %w", p, err)
+		if err := t.entry(name, fi, parent, uid, gid, sink); err != nil {
+			return fmt.Errorf("adding %s: %w", parent.Path(fi.Name()), err)
 		}
 		return nil
 	})
 }
 
-// entry gives sink the entry for one file found by the walk.
-func (t *TreeWalker) entry(name, p string, fi fs.FileInfo, uid, gid int, sink TreeSink) error {
+func (t *TreeWalker) init() {
+	if t.links == nil {
+		t.links = map[fileKey]string{}
+	}
+}
+
+// entry gives sink the entry for one file found by the walk in parent.
+func (t *TreeWalker) entry(name string, fi *beneath.FileInfo, parent *beneath.Dir, uid, gid int, sink TreeSink) error {
 	mode := fi.Mode()
 	if t.Mode != nil {
 		mode = t.Mode(name, mode)
 	}
-	st, _ := fi.Sys().(*syscall.Stat_t)
+	st := fi.Stat()
 	switch {
 	case fi.IsDir():
 		return sink.Dir(name, mode, uid, gid)
 	case fi.Mode().IsRegular():
-		if st != nil && st.Nlink > 1 {
-			key := fileKey{dev: uint64(st.Dev), ino: st.Ino}
+		if st.Nlink > 1 {
+			key := fileKey{dev: uint64(st.Dev), ino: uint64(st.Ino)}
 			if first, ok := t.links[key]; ok {
 				return sink.Hardlink(name, first, mode, uid, gid)
 			}
 			t.links[key] = name
 		}
-		f, err := os.Open(p)
+		f, err := parent.OpenSame(fi.Name(), fi)
 		if err != nil {
 			return err
 		}
 		defer f.Close() // read-only
 		return sink.File(name, mode, uid, gid, fi.Size(), f)
 	case fi.Mode()&fs.ModeSymlink != 0:
-		target, err := os.Readlink(p)
+		target, err := parent.Readlink(fi.Name())
 		if err != nil {
 			return err
 		}
 		return sink.Symlink(name, target, uid, gid)
-	case fi.Mode()&(fs.ModeDevice|fs.ModeNamedPipe) != 0 && st != nil:
+	case fi.Mode()&(fs.ModeDevice|fs.ModeNamedPipe) != 0:
 		return sink.Device(name, mode&^fs.ModeType|fi.Mode().Type(), uid, gid, uint64(st.Rdev))
 	}
 	return nil // sockets have no tar form; a layer never needs one
@@ -133,6 +174,16 @@ func (w *tarWriter) tree(ctx context.Context, src, dst string, uid, gid int) err
 		}
 	}
 	return w.walker.Walk(ctx, src, dst, uid, gid, tarSink{w})
+}
+
+// treeAt writes the tree dir under the entry name dst (see
+// TreeWalker.WalkAt). Parents need paths: with LayerOptions.Parents it is
+// an error.
+func (w *tarWriter) treeAt(ctx context.Context, dir *beneath.Dir, dst string, uid, gid int) error {
+	if w.opts.Parents {
+		return errors.New("LayerOptions.Parents takes the parents from paths: use Tree")
+	}
+	return w.walker.WalkAt(ctx, dir, dst, uid, gid, tarSink{w})
 }
 
 // tarSink is a tarWriter as a TreeSink.

@@ -12,6 +12,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 // LayerWriter assembles a layer entry by entry (the launcher layer, process
@@ -141,6 +143,20 @@ func (w *LayerWriter) Tree(ctx context.Context, src, dst string, uid, gid int) e
 	}
 	if err := w.t.tree(ctx, src, dst, uid, gid); err != nil {
 		w.err = fmt.Errorf("adding tree %s as %q: %w", src, dst, err)
+		return w.err
+	}
+	return nil
+}
+
+// TreeAt is Tree of the open directory dir, for trees that others write
+// (a build's layers): every entry is reached through directory handles and
+// no symlink is followed. LayerOptions.Parents cannot be used with it.
+func (w *LayerWriter) TreeAt(ctx context.Context, dir *beneath.Dir, dst string, uid, gid int) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := w.t.treeAt(ctx, dir, dst, uid, gid); err != nil {
+		w.err = fmt.Errorf("adding tree %s as %q: %w", dir.Name(), dst, err)
 		return w.err
 	}
 	return nil

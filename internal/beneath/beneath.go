@@ -46,6 +46,8 @@ var (
 	ErrNotDir = errors.New("not a directory")
 	// ErrTooLarge is a file above ReadFile's limit.
 	ErrTooLarge = errors.New("too large")
+	// ErrChanged is a file replaced between a look at it and its opening.
+	ErrChanged = errors.New("changed while it was read")
 )
 
 // Dir is an open directory. It is safe for concurrent use as long as it is

@@ -54,3 +54,11 @@ func chmodHandle(fd int, mode uint32) error {
 	}
 	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
 }
+
+// HandlePath returns a path that names d's directory through its handle,
+// /proc/self/fd/N, for path-based code (an unpacker) that must not be
+// steered elsewhere by a rename or a symlink planted while it works. It
+// is valid while d is open.
+func (d *Dir) HandlePath() string {
+	return "/proc/self/fd/" + strconv.Itoa(d.fd())
+}
