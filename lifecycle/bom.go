@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 // BOMEntry is an entry of the deprecated bill of materials: [[bom]] in
@@ -56,7 +58,7 @@ func (b *legacyBOM) add(launch bool, bp *Buildpack, entries []Require) error {
 
 // write stores the BOM as <layers>/sbom/{launch,build}/sbom.legacy.json
 // (Platform API ≥0.9; earlier platforms put it in metadata.toml).
-func (b *legacyBOM) write(layers Dir) error {
+func (b *legacyBOM) write(layers *beneath.Dir) error {
 	for _, part := range []struct {
 		kind    string
 		entries []BOMEntry
@@ -68,12 +70,13 @@ func (b *legacyBOM) write(layers Dir) error {
 		if err != nil {
 			return err
 		}
-		dst, err := layers.scopedJoin("sbom/" + part.kind + "/sbom.legacy.json")
-		if err != nil {
-			return err
+		dir, err := layers.MkdirAll("sbom/"+part.kind, 0o755)
+		if err == nil {
+			err = dir.WriteFile("sbom.legacy.json", data, 0o644)
+			dir.Close()
 		}
-		if err := writeFileAtomic(dst.Host, data, 0o644); err != nil {
-			return fmt.Errorf("writing legacy BOM %s: %w", dst.Host, err)
+		if err != nil {
+			return fmt.Errorf("writing legacy BOM: %w", err)
 		}
 	}
 	return nil

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
@@ -49,7 +49,8 @@ type building struct {
 	procs   processes
 	bom     legacyBOM
 	result  BuildResult
-	scratch Dir
+	scratch *scratch
+	layers  *beneath.Dir // the layers dir
 }
 
 // Run builds.
@@ -61,16 +62,21 @@ func (b *Builder) Run(ctx context.Context) (BuildResult, error) {
 	if b.Runner == nil {
 		return BuildResult{}, phaseError("build", errors.New("building: no Runner"))
 	}
+	log := loggerOr(b.Logger)
 	s := &building{
-		b: b, api: platformAPI, log: loggerOr(b.Logger), store: buildpackStore{dir: b.Paths.Buildpacks},
-		env: newEnv(b.Env), x: execEnv{paths: b.Paths, target: b.Target, execEnvName: b.ExecEnv},
+		b: b, api: platformAPI, log: log, store: buildpackStore{dir: b.Paths.Buildpacks},
+		env: newEnv(b.Env), x: execEnv{paths: b.Paths, target: b.Target, execEnvName: b.ExecEnv, log: log},
 		plan: b.Plan,
 	}
-	if s.scratch, err = b.Paths.scratchFor("build"); err != nil {
+	if s.layers, err = openTree(b.Paths.Layers); err != nil {
 		return BuildResult{}, phaseError("build", err)
 	}
+	defer s.layers.Close()
+	if s.scratch, err = b.Paths.openScratch("build"); err != nil {
+		return BuildResult{}, phaseError("build", fmt.Errorf("creating the build scratch dir: %w", err))
+	}
 	err = s.run(ctx)
-	if rerr := removeScratch(b.Paths, s.scratch); err == nil && rerr != nil {
+	if rerr := s.scratch.close(); err == nil && rerr != nil {
 		err = fmt.Errorf("removing build scratch files: %w", rerr)
 	}
 	if err != nil {
@@ -81,12 +87,8 @@ func (b *Builder) Run(ctx context.Context) (BuildResult, error) {
 
 // run builds every buildpack and writes the metadata.
 func (s *building) run(ctx context.Context) error {
-	layers := s.b.Paths.Layers.Host
-	if err := os.RemoveAll(filepath.Join(layers, "sbom")); err != nil {
+	if err := s.layers.RemoveAll("sbom"); err != nil {
 		return fmt.Errorf("removing old SBOM files: %w", err)
-	}
-	if err := os.MkdirAll(s.scratch.Host, 0o755); err != nil {
-		return err
 	}
 	for _, entry := range s.b.Group.Group {
 		if err := s.buildpack(ctx, entry); err != nil {
@@ -102,7 +104,7 @@ func (s *building) run(ctx context.Context) error {
 	}
 	s.result.Unmet = s.plan
 	if s.api.AtLeast("0.9") {
-		if err := s.bom.write(s.b.Paths.Layers); err != nil {
+		if err := s.bom.write(s.layers); err != nil {
 			return err
 		}
 	} else {
@@ -112,15 +114,19 @@ func (s *building) run(ctx context.Context) error {
 		name string
 		dst  *string
 	}{{"launch", &s.result.SBOMDirs.Launch}, {"build", &s.result.SBOMDirs.Build}, {"cache", &s.result.SBOMDirs.Cache}} {
-		if d := filepath.Join(layers, "sbom", kind.name); isDir(d) {
-			*kind.dst = d
+		if rel := "sbom/" + kind.name; isDirAt(s.layers, rel) {
+			*kind.dst = filepath.Join(s.b.Paths.Layers.Host, filepath.FromSlash(rel))
 		}
 	}
-	mdPath, err := s.b.Paths.Layers.scopedJoin("config/metadata.toml")
+	config, err := s.layers.MkdirAll("config", 0o755)
 	if err != nil {
-		return err
+		return fmt.Errorf("writing build metadata: %w", err)
 	}
-	return WriteBuildMetadata(mdPath.Host, *m, s.api.String())
+	defer config.Close()
+	if err := writeTOMLAt(config, "metadata.toml", metadataFileOf(*m, s.api), nil); err != nil {
+		return fmt.Errorf("writing build metadata: %w", err)
+	}
+	return nil
 }
 
 // buildpack builds one group entry and folds its output into the result.
@@ -133,36 +139,44 @@ func (s *building) buildpack(ctx context.Context, entry GroupEntry) error {
 		return fmt.Errorf("building %s: a composite buildpack cannot be in a group", entry)
 	}
 	bpPlan := s.plan.find(bp.Info.ID)
-	// Resolved inside the layers dir: an earlier buildpack may have left a
-	// symlink in its place.
-	bpDir, err := s.b.Paths.Layers.scopedJoin(EscapeID(bp.Info.ID))
+	// Made through the handle: an earlier buildpack may have left a
+	// symlink in its place, which is an error, never followed.
+	name := EscapeID(bp.Info.ID)
+	bpDir := s.b.Paths.Layers.join(name)
+	dir, err := mkdirFor(s.layers, name, s.b.Owner)
+	if err != nil {
+		return fmt.Errorf("preparing the layers dir of %s: %w", bp.Info.ID, err)
+	}
+	dir.Close()
+	plan, planFile, err := s.writePlan(bp, bpPlan)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(bpDir.Host, 0o755); err != nil {
-		return err
-	}
-	if err := s.b.Owner.chown(bpDir.Host); err != nil {
-		return err
-	}
-	planFile, err := s.writePlan(bp, bpPlan)
-	if err != nil {
-		return err
-	}
+	defer plan.Close()
 	if err := s.exec(ctx, bp, bpDir, planFile); err != nil {
 		return err
 	}
-	met, err := s.met(bp, bpPlan, planFile)
+	// What the buildpack left is read from the directory now at its name
+	// (the one the exporter will read), refused if it is not a directory.
+	if dir, err = s.layers.OpenDir(name); err != nil {
+		return fmt.Errorf("reading the output of buildpack %s: %w", bp.Info.ID, err)
+	}
+	defer dir.Close()
+	met, err := s.met(bp, bpPlan, plan, dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading the output of buildpack %s: %w", bp.Info.ID, err)
 	}
 	s.plan = s.plan.withoutMet(met)
-	return s.collect(bp, entry, bpDir)
+	if err := s.collect(bp, entry, dir, bpDir); err != nil {
+		return fmt.Errorf("reading the output of buildpack %s: %w", bp.Info.ID, err)
+	}
+	return nil
 }
 
-// writePlan writes the buildpack plan file into the scratch dir. Buildpack
-// API 0.2 also gets metadata.version as a top-level version.
-func (s *building) writePlan(bp *Buildpack, p BuildpackPlan) (Dir, error) {
+// writePlan writes the buildpack plan file into the scratch dir and
+// returns that file's open directory and container path. Buildpack API 0.2
+// also gets metadata.version as a top-level version.
+func (s *building) writePlan(bp *Buildpack, p BuildpackPlan) (*beneath.Dir, string, error) {
 	if bp.api.Compare(api.MustParse("0.2")) == 0 {
 		for i, r := range p.Entries {
 			if v, ok := r.Metadata["version"]; ok {
@@ -170,26 +184,29 @@ func (s *building) writePlan(bp *Buildpack, p BuildpackPlan) (Dir, error) {
 			}
 		}
 	}
-	f, err := s.scratch.scopedJoin(EscapeID(bp.Info.ID) + "/plan.toml")
+	name := EscapeID(bp.Info.ID)
+	dir, err := mkdirFor(s.scratch.dir, name, s.b.Owner)
+	if err == nil {
+		if err = writeTOMLAt(dir, "plan.toml", p, s.b.Owner); err != nil {
+			dir.Close()
+		}
+	}
 	if err != nil {
-		return Dir{}, err
+		return nil, "", fmt.Errorf("writing the buildpack plan of %s: %w", bp.Info.ID, err)
 	}
-	if err := writeTOML(f.Host, p); err != nil {
-		return Dir{}, fmt.Errorf("writing buildpack plan %s: %w", f.Host, err)
-	}
-	return f, s.b.Owner.chown(filepath.Dir(f.Host), f.Host)
+	return dir, path.Join(s.scratch.container, name, "plan.toml"), nil
 }
 
 // exec runs bin/build <layers>/<escaped-id> <platform> <plan> in the app dir.
-func (s *building) exec(ctx context.Context, bp *Buildpack, bpDir, planFile Dir) error {
+func (s *building) exec(ctx context.Context, bp *Buildpack, bpDir Dir, planFile string) error {
 	p := s.b.Paths
 	envList, err := s.x.forBuildpack(s.env, bp, "CNB_LAYERS_DIR="+bpDir.Container,
-		"CNB_PLATFORM_DIR="+p.Platform.Container, "CNB_BP_PLAN_PATH="+planFile.Container)
+		"CNB_PLATFORM_DIR="+p.Platform.Container, "CNB_BP_PLAN_PATH="+planFile)
 	if err != nil {
 		return err
 	}
 	code, err := s.b.Runner.Run(ctx, Cmd{
-		Args:   []string{path.Join(bp.Dir.Container, "bin", "build"), bpDir.Container, p.Platform.Container, planFile.Container},
+		Args:   []string{path.Join(bp.Dir.Container, "bin", "build"), bpDir.Container, p.Platform.Container, planFile},
 		Env:    envList,
 		Dir:    p.App.Container,
 		Stdout: writerOr(s.b.Stdout), Stderr: writerOr(s.b.Stderr),
@@ -207,27 +224,20 @@ func (s *building) exec(ctx context.Context, bp *Buildpack, bpDir, planFile Dir)
 }
 
 // met returns the names of the plan entries the buildpack met: below API
-// 0.5 whatever it left in its plan file, from 0.5 everything not listed in
-// build.toml's [[unmet]] (which must name entries of its plan).
-func (s *building) met(bp *Buildpack, p BuildpackPlan, planFile Dir) ([]string, error) {
+// 0.5 whatever it left in its plan file (in plan), from 0.5 everything not
+// listed in build.toml's [[unmet]] (in its layers dir, dir), which must
+// name entries of its plan.
+func (s *building) met(bp *Buildpack, p BuildpackPlan, plan, dir *beneath.Dir) ([]string, error) {
 	if bp.api.LessThan("0.5") {
 		var left BuildpackPlan
-		planFile, err := s.scratch.scopedJoin(EscapeID(bp.Info.ID) + "/plan.toml")
-		if err != nil {
-			return nil, err
-		}
-		if _, _, err := decodeOptional(planFile.Host, &left); err != nil {
-			return nil, fmt.Errorf("reading buildpack plan of %s: %w", bp.Info.ID, err)
+		if _, _, err := readTOML(plan, "plan.toml", &left); err != nil {
+			return nil, fmt.Errorf("reading buildpack plan: %w", err)
 		}
 		return left.names(), s.bom.add(true, bp, left.Entries)
 	}
 	var f buildFile
-	path, err := s.b.Paths.Layers.scopedJoin(EscapeID(bp.Info.ID) + "/build.toml")
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err := decodeOptional(path.Host, &f); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path.Host, err)
+	if _, _, err := readTOML(dir, "build.toml", &f); err != nil {
+		return nil, fmt.Errorf("reading build.toml: %w", err)
 	}
 	if err := s.bom.add(false, bp, f.BOM); err != nil {
 		return nil, err
@@ -236,7 +246,7 @@ func (s *building) met(bp *Buildpack, p BuildpackPlan, planFile Dir) ([]string, 
 	names := p.names()
 	for _, u := range f.Unmet {
 		if i := sort.SearchStrings(names, u.Name); i == len(names) || names[i] != u.Name {
-			return nil, fmt.Errorf("reading %s: unmet name %q is not in the buildpack plan", path.Host, u.Name)
+			return nil, fmt.Errorf("reading %s: unmet name %q is not in the buildpack plan", dir.Path("build.toml"), u.Name)
 		}
 		unmet[u.Name] = true
 	}
@@ -250,23 +260,23 @@ func (s *building) met(bp *Buildpack, p BuildpackPlan, planFile Dir) ([]string, 
 }
 
 // collect reads the layers, SBOM files, launch.toml and store.toml the
-// buildpack left, records them and adds its build layers to the env of
-// later buildpacks.
-func (s *building) collect(bp *Buildpack, entry GroupEntry, bpDir Dir) error {
-	layers, err := readLayers(bpDir, bp.api, s.log)
+// buildpack left in its layers dir (dir, at bpDir), records them and adds
+// its build layers to the env of later buildpacks.
+func (s *building) collect(bp *Buildpack, entry GroupEntry, dir *beneath.Dir, bpDir Dir) error {
+	layers, err := readLayers(dir, bpDir, bp.api, s.log)
 	if err != nil {
 		return err
 	}
-	sboms, err := collectSBOM(bpDir, bp, layers, s.log)
+	sboms, err := collectSBOM(dir, bp, layers, s.log)
 	if err != nil {
 		return err
 	}
 	if s.api.AtLeast("0.8") {
-		if err := copySBOM(s.b.Paths.Layers, bp.Info.ID, sboms); err != nil {
+		if err := copySBOM(s.layers, dir, bp.Info.ID, sboms); err != nil {
 			return err
 		}
 	}
-	launch, err := readLaunch(bpDir, bp, s.log)
+	launch, err := readLaunch(dir, bp, s.log)
 	if err != nil {
 		return err
 	}
@@ -274,12 +284,8 @@ func (s *building) collect(bp *Buildpack, entry GroupEntry, bpDir Dir) error {
 		return err
 	}
 	var store storeFile
-	storePath, err := bpDir.scopedJoin("store.toml")
-	if err != nil {
-		return err
-	}
-	if _, _, err := decodeOptional(storePath.Host, &store); err != nil {
-		return fmt.Errorf("reading %s: %w", storePath.Host, err)
+	if _, _, err := readTOML(dir, "store.toml", &store); err != nil {
+		return fmt.Errorf("reading store.toml: %w", err)
 	}
 	entry.API, entry.Homepage, entry.Optional = bp.API, bp.Info.Homepage, false
 	s.result.Buildpacks = append(s.result.Buildpacks, BuildpackOutput{GroupEntry: entry, Layers: layers, Store: store.Metadata})
@@ -288,19 +294,19 @@ func (s *building) collect(bp *Buildpack, entry GroupEntry, bpDir Dir) error {
 	m.Labels = mergeLabels(m.Labels, launch.Labels)
 	m.Slices = append(m.Slices, launch.Slices...)
 	s.procs.add(launch.Processes, s.log)
-	return s.addBuildLayers(bp, bpDir, layers)
+	return s.addBuildLayers(bp, dir, layers)
 }
 
 // addBuildLayers adds the build=true layers to the env, by ascending name:
 // root dirs first, then env/ and env.build/.
-func (s *building) addBuildLayers(bp *Buildpack, bpDir Dir, layers []Layer) error {
+func (s *building) addBuildLayers(bp *Buildpack, dir *beneath.Dir, layers []Layer) error {
 	for _, l := range layers {
 		if !l.Build || !l.HasDir {
 			continue
 		}
-		s.env.addRootDir(l.Dir)
+		s.env.addRootDir(dir, l.Name, l.Dir.Container)
 		for _, sub := range []string{"env", "env.build"} {
-			if err := s.env.addEnvDir(bpDir, l.Name+"/"+sub, defaultAction(bp.api)); err != nil {
+			if err := s.env.addEnvDir(dir, l.Name+"/"+sub, defaultAction(bp.api), s.log); err != nil {
 				return err
 			}
 		}

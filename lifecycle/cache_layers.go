@@ -53,7 +53,7 @@ func (e *Exporter) CacheLayers(ctx context.Context, res BuildResult) (CacheMetad
 		}
 	}
 	name := path.Join(x.layers.Container, "sbom", "cache")
-	if res.SBOMDirs.Cache != "" && isDir(x.hostPath(x.layers, name)) {
+	if res.SBOMDirs.Cache != "" && isDirIn(x.layers, name) {
 		layer, err := x.dirLayer(ctx, x.layers, name)
 		if err != nil {
 			return CacheMetadata{}, nil, fmt.Errorf("creating the cache SBOM layer: %w", err)

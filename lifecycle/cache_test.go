@@ -116,13 +116,14 @@ func TestCacheTrees(t *testing.T) {
 		t.Fatalf("the layer dir was not moved: %v", err)
 	}
 	dst := filepath.Join(root, "restored")
-	if !takeTree(c.Trees, sha, dst) {
+	rootDir := openTestTree(t, root)
+	if !takeTree(c.Trees, sha, rootDir, "restored") {
 		t.Fatal("the kept tree was not taken")
 	}
 	if got := readFile(t, filepath.Join(dst, "lib", "x")); got != "x" {
 		t.Errorf("restored content %q", got)
 	}
-	if takeTree(c.Trees, sha, filepath.Join(root, "again")) {
+	if takeTree(c.Trees, sha, rootDir, "again") {
 		t.Error("a tree was taken twice")
 	}
 
@@ -136,7 +137,7 @@ func TestCacheTrees(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(c.Trees, "ab12cd34", "lib", "x"), []byte("y"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if takeTree(c.Trees, sha, filepath.Join(root, "touched")) {
+	if takeTree(c.Trees, sha, rootDir, "touched") {
 		t.Error("a tree changed since it was kept was taken")
 	}
 	if _, err := os.Stat(filepath.Join(c.Trees, "ab12cd34")); !os.IsNotExist(err) {

@@ -2,12 +2,11 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 // KeepTrees moves the directories of the layers m lists out of the layers
@@ -16,7 +15,8 @@ import (
 // cached blobs; with the exporter's stat snapshots, an unchanged layer then
 // costs neither a read nor a write. c.Trees must be on the layers
 // directory's file system; "" keeps nothing. Call it after Write, when the
-// layers directory is no longer needed.
+// layers directory is no longer needed. Every move is a rename between
+// directory handles: a symlink in the layers dir is never followed.
 func (c *Cache) KeepTrees(layers Dir, m CacheMetadata) error {
 	if c.Trees == "" {
 		return nil
@@ -24,41 +24,39 @@ func (c *Cache) KeepTrees(layers Dir, m CacheMetadata) error {
 	if err := os.MkdirAll(c.Trees, 0o755); err != nil {
 		return fmt.Errorf("keeping cache trees: %w", err)
 	}
+	trees, err := beneath.Open(c.Trees, "")
+	if err != nil {
+		return fmt.Errorf("keeping cache trees: %w", err)
+	}
+	defer trees.Close()
+	root, err := openTree(layers)
+	if err != nil {
+		return fmt.Errorf("keeping cache trees: %w", err)
+	}
+	defer root.Close()
 	keep := map[string]bool{}
 	for _, bp := range m.Buildpacks {
-		for name, l := range bp.Layers {
-			hex, ok := strings.CutPrefix(l.SHA, "sha256:")
+		for _, name := range sortedKeys(bp.Layers) {
+			hex, ok := strings.CutPrefix(bp.Layers[name].SHA, "sha256:")
 			if !ok || keep[hex] {
 				continue
 			}
 			keep[hex] = true
-			dst := filepath.Join(c.Trees, hex)
-			if _, err := os.Lstat(dst); err == nil {
+			if _, err := trees.Lstat(hex); err == nil {
 				continue
 			}
-			src, err := layers.scopedJoin(EscapeID(bp.ID) + "/" + name)
-			if err != nil {
-				return err
-			}
-			if err := os.Rename(src.Host, dst); err != nil {
-				return fmt.Errorf("keeping cache tree of %s:%s: %w", bp.ID, name, err)
-			}
-			snap, err := treeSnapshot(dst)
-			if err == nil {
-				err = writeFileAtomic(dst+snapshotSuffix, []byte(snap+"\n"), 0o644)
-			}
-			if err != nil {
+			if err := keepTree(root, EscapeID(bp.ID)+"/"+name, trees, hex); err != nil {
 				return fmt.Errorf("keeping cache tree of %s:%s: %w", bp.ID, name, err)
 			}
 		}
 	}
-	entries, err := os.ReadDir(c.Trees)
+	names, err := trees.Names()
 	if err != nil {
 		return fmt.Errorf("keeping cache trees: %w", err)
 	}
-	for _, e := range entries {
-		if !keep[strings.TrimSuffix(e.Name(), snapshotSuffix)] {
-			if err := os.RemoveAll(filepath.Join(c.Trees, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	for _, n := range names {
+		if !keep[strings.TrimSuffix(n, snapshotSuffix)] {
+			if err := trees.RemoveAll(n); err != nil {
 				return fmt.Errorf("pruning cache trees: %w", err)
 			}
 		}
@@ -66,37 +64,63 @@ func (c *Cache) KeepTrees(layers Dir, m CacheMetadata) error {
 	return nil
 }
 
+// keepTree moves the layer directory rel below layers to hex in trees, with
+// its stat snapshot beside it.
+func keepTree(layers *beneath.Dir, rel string, trees *beneath.Dir, hex string) error {
+	if !isDirAt(layers, rel) {
+		return fmt.Errorf("%s is not a directory", layers.Path(rel))
+	}
+	if err := layers.Rename(rel, trees, hex); err != nil {
+		return err
+	}
+	snap, err := treeSnapshot(trees, hex)
+	if err != nil {
+		return err
+	}
+	return trees.WriteFile(hex+snapshotSuffix, []byte(snap+"\n"), 0o644)
+}
+
 // snapshotSuffix names the file next to a kept tree that holds its stat
 // snapshot as KeepTrees left it.
 const snapshotSuffix = ".snapshot"
 
-// treeSnapshot is the stat snapshot of a kept tree.
-func treeSnapshot(dir string) (string, error) {
-	return statSnapshot(context.Background(), dir, "", 0, 0)
+// treeSnapshot is the stat snapshot of the kept tree name in trees.
+func treeSnapshot(trees *beneath.Dir, name string) (string, error) {
+	d, err := trees.OpenDir(name)
+	if err != nil {
+		return "", err
+	}
+	defer d.Close()
+	return statSnapshot(context.Background(), d, "", 0, 0)
 }
 
-// takeTree moves the kept tree of diffID sha to dst; false when there is
-// none, when it is not exactly as KeepTrees left it (a tree touched since
-// is removed), or when it cannot be moved: the blob is unpacked instead.
-func takeTree(trees, sha, dst string) bool {
+// takeTree moves the kept tree of diffID sha to name in the buildpack's
+// layers dir bp; false when there is none, when it is not exactly as
+// KeepTrees left it (a tree touched since is removed), or when it cannot
+// be moved: the blob is unpacked instead.
+func takeTree(treesDir, sha string, bp *beneath.Dir, name string) bool {
 	hex, ok := strings.CutPrefix(sha, "sha256:")
-	if trees == "" || !ok {
+	if treesDir == "" || !ok {
 		return false
 	}
-	src := filepath.Join(trees, hex)
-	if fi, err := os.Lstat(src); err != nil || !fi.IsDir() {
+	trees, err := beneath.Open(treesDir, "")
+	if err != nil {
 		return false
 	}
-	want, err := os.ReadFile(src + snapshotSuffix)
-	got, serr := treeSnapshot(src)
+	defer trees.Close()
+	if !isDirAt(trees, hex) {
+		return false
+	}
+	want, err := trees.ReadFile(hex+snapshotSuffix, maxTOMLSize)
+	got, serr := treeSnapshot(trees, hex)
 	if err != nil || serr != nil || strings.TrimSpace(string(want)) != got {
-		os.RemoveAll(src)
-		os.Remove(src + snapshotSuffix)
+		trees.RemoveAll(hex)
+		trees.Remove(hex + snapshotSuffix)
 		return false
 	}
-	os.Remove(src + snapshotSuffix)
-	if err := os.RemoveAll(dst); err != nil {
+	trees.Remove(hex + snapshotSuffix)
+	if err := bp.RemoveAll(name); err != nil {
 		return false
 	}
-	return os.Rename(src, dst) == nil
+	return trees.Rename(hex, bp, name) == nil
 }

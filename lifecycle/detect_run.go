@@ -3,11 +3,9 @@ package lifecycle
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 
-	"github.com/BurntSushi/toml"
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 // detectRun is the memoised detection of one id@version.
@@ -18,6 +16,31 @@ type detectRun struct {
 	output []byte
 	err    error
 	done   chan struct{}
+}
+
+// planDir creates <scratch>/detect/<escaped-id>-<random>/ with an empty
+// plan.toml, both the buildpack's to write, and opens it.
+func (s *detection) planDir(bp *Buildpack) (string, *beneath.Dir, error) {
+	name, err := s.scratch.dir.MkdirTemp(EscapeID(bp.Info.ID) + "-")
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := s.scratch.dir.OpenDir(name)
+	if err != nil {
+		return "", nil, err
+	}
+	err = dir.Chmod(0o755)
+	if err == nil {
+		err = dir.WriteFile("plan.toml", nil, 0o644)
+	}
+	if err == nil {
+		err = s.d.Owner.chownAt(dir, "", "plan.toml")
+	}
+	if err != nil {
+		dir.Close()
+		return "", nil, err
+	}
+	return name, dir, nil
 }
 
 // wait waits for every detection started, including those of groups that
@@ -70,31 +93,23 @@ func (s *detection) launch(ctx context.Context, el GroupEntry, bp *Buildpack) {
 // runDetect runs bin/detect of bp and reads its plan into r.
 func (s *detection) runDetect(ctx context.Context, bp *Buildpack, r *detectRun) {
 	r.code = -1
-	dirHost, err := os.MkdirTemp(s.scratch.Host, EscapeID(bp.Info.ID)+"-")
+	name, dir, err := s.planDir(bp)
 	if err != nil {
-		r.err = err
+		r.err = fmt.Errorf("preparing the plan file: %w", err)
 		return
 	}
-	defer os.RemoveAll(dirHost)
-	plan := Dir{Host: filepath.Join(dirHost, "plan.toml"), Container: path.Join(s.scratch.Container, filepath.Base(dirHost), "plan.toml")}
-	if r.err = os.WriteFile(plan.Host, nil, 0o644); r.err != nil {
-		return
-	}
-	if r.err = os.Chmod(dirHost, 0o755); r.err != nil {
-		return
-	}
-	if r.err = s.d.Owner.chown(dirHost, plan.Host); r.err != nil {
-		return
-	}
+	defer dir.Close()
+	defer s.scratch.dir.RemoveAll(name)
+	plan := path.Join(s.scratch.container, name, "plan.toml")
 	p := s.d.Paths
-	envList, err := s.x.forBuildpack(s.base, bp, "CNB_PLATFORM_DIR="+p.Platform.Container, "CNB_BUILD_PLAN_PATH="+plan.Container)
+	envList, err := s.x.forBuildpack(s.base, bp, "CNB_PLATFORM_DIR="+p.Platform.Container, "CNB_BUILD_PLAN_PATH="+plan)
 	if err != nil {
 		r.err = err
 		return
 	}
 	out := &lockedBuffer{}
 	r.code, r.err = s.d.Runner.Run(ctx, Cmd{
-		Args: []string{path.Join(bp.Dir.Container, "bin", "detect"), p.Platform.Container, plan.Container},
+		Args: []string{path.Join(bp.Dir.Container, "bin", "detect"), p.Platform.Container, plan},
 		Env:  envList, Dir: p.App.Container, Stdout: out, Stderr: out,
 	})
 	r.output = out.Bytes()
@@ -105,12 +120,9 @@ func (s *detection) runDetect(ctx context.Context, bp *Buildpack, r *detectRun) 
 	if r.code != 0 {
 		return
 	}
-	// The buildpack may have replaced its plan file with a symlink.
-	if plan, err = s.scratch.scopedJoin(filepath.Base(dirHost) + "/plan.toml"); err != nil {
-		r.code, r.err = -1, err
-		return
-	}
-	if _, err := toml.DecodeFile(plan.Host, &r.plan); err != nil {
+	// Read through the handle of the directory kiln made, whatever the
+	// buildpack renamed; a symlink or FIFO as plan.toml is refused.
+	if _, _, err := readTOML(dir, "plan.toml", &r.plan); err != nil {
 		r.code, r.err = -1, fmt.Errorf("reading build plan: %w", err)
 		return
 	}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -56,7 +54,7 @@ type detection struct {
 	store   buildpackStore
 	base    env
 	x       execEnv
-	scratch Dir
+	scratch *scratch
 	log     *slog.Logger
 	sem     chan struct{}
 
@@ -77,7 +75,7 @@ func (d *Detector) Run(ctx context.Context) (DetectResult, error) {
 	}
 	group, plan, err := s.detectOrder(ctx, d.Order, nil, nil, false)
 	s.wait()
-	if rerr := removeScratch(d.Paths, s.scratch); err == nil && rerr != nil {
+	if rerr := s.scratch.close(); err == nil && rerr != nil {
 		err = fmt.Errorf("removing detect scratch files: %w", rerr)
 	}
 	if err == nil {
@@ -89,10 +87,7 @@ func (d *Detector) Run(ctx context.Context) (DetectResult, error) {
 	case err != nil:
 		return DetectResult{}, phaseError("detect", err)
 	}
-	if err := WriteGroup(filepath.Join(d.Paths.Layers.Host, "group.toml"), group); err != nil {
-		return DetectResult{}, phaseError("detect", err)
-	}
-	if err := WritePlan(filepath.Join(d.Paths.Layers.Host, "plan.toml"), plan); err != nil {
+	if err := writeDetected(d.Paths.Layers, group, plan); err != nil {
 		return DetectResult{}, phaseError("detect", err)
 	}
 	return DetectResult{Group: group, Plan: plan}, nil
@@ -113,14 +108,30 @@ func (d *Detector) start() (*detection, error) {
 	}
 	s := &detection{
 		d: d, api: platformAPI, store: buildpackStore{dir: d.Paths.Buildpacks},
-		base: newEnv(d.Env), x: execEnv{paths: d.Paths, target: d.Target, execEnvName: d.ExecEnv},
+		base: newEnv(d.Env), x: execEnv{paths: d.Paths, target: d.Target, execEnvName: d.ExecEnv, log: loggerOr(d.Logger)},
 		log: loggerOr(d.Logger),
 		sem: make(chan struct{}, n), runs: map[string]*detectRun{}, reported: map[string]bool{},
 	}
-	if s.scratch, err = d.Paths.scratchFor("detect"); err != nil {
-		return nil, err
+	if s.scratch, err = d.Paths.openScratch("detect"); err != nil {
+		return nil, fmt.Errorf("creating the detect scratch dir: %w", err)
 	}
-	return s, os.MkdirAll(s.scratch.Host, 0o755)
+	return s, nil
+}
+
+// writeDetected writes <layers>/group.toml and plan.toml.
+func writeDetected(layers Dir, group Group, plan Plan) error {
+	dir, err := openTree(layers)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := writeTOMLAt(dir, "group.toml", group, nil); err != nil {
+		return fmt.Errorf("writing group: %w", err)
+	}
+	if err := writeTOMLAt(dir, "plan.toml", plan, nil); err != nil {
+		return fmt.Errorf("writing plan: %w", err)
+	}
+	return nil
 }
 
 // maxOrderDepth bounds the nesting of composite buildpacks, so that a cycle

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+	"log/slog"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
@@ -119,15 +119,18 @@ func (e env) apply(action, name, v, delim string) {
 	}
 }
 
-// addRootDir prepends the bin, lib, include and pkgconfig directories of a
-// layer that exist (checked on the host; the values are container paths).
-func (e env) addRootDir(layer Dir) {
+// addRootDir prepends the bin, lib, include and pkgconfig directories of
+// the layer name in the buildpack's layers dir bp that exist (checked
+// through the handle; the values are container paths, below container). A
+// symlink counts without being followed: the container resolves it.
+func (e env) addRootDir(bp *beneath.Dir, name, container string) {
 	for _, rd := range rootDirVars {
-		if fi, err := os.Stat(filepath.Join(layer.Host, rd.dir)); err != nil || !fi.IsDir() {
+		fi, err := bp.Lstat(name + "/" + rd.dir)
+		if err != nil || !(fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0) {
 			continue
 		}
-		for _, name := range rd.vars {
-			e.prepend(name, path.Join(layer.Container, rd.dir), ":")
+		for _, v := range rd.vars {
+			e.prepend(v, path.Join(container, rd.dir), ":")
 		}
 	}
 }
@@ -141,32 +144,42 @@ func defaultAction(v api.Version) string {
 	return actionPrependPath
 }
 
-// addEnvDir applies the env files of the directory rel inside root, in file
+// addEnvDir applies the env files of the directory rel below root, in file
 // name order. The name of the variable is the file name up to the first
 // '.'; the rest is the action (noSuffix when absent); values are the raw
-// file contents. A missing directory contributes nothing.
-func (e env) addEnvDir(root Dir, rel, noSuffix string) error {
-	dir, err := root.scopedJoin(rel)
-	if err != nil {
-		return err
-	}
-	entries, err := os.ReadDir(dir.Host)
+// file contents. A missing directory contributes nothing; a subdirectory
+// is skipped with a warning (env.launch/<process>/ has a meaning at launch
+// only); a symlink, FIFO or device is an error, as is a symlink in place
+// of the directory: kiln does not follow them, and dropping the variable
+// silently would change the build.
+func (e env) addEnvDir(root *beneath.Dir, rel, noSuffix string, log *slog.Logger) error {
+	log = loggerOr(log)
+	dir, err := root.OpenDir(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
-		return fmt.Errorf("reading env dir %s: %w", dir.Host, err)
+		return fmt.Errorf("reading env dir: %w", err)
 	}
-	for _, ent := range entries { // ReadDir sorts by name
-		name, action, hasSuffix := strings.Cut(ent.Name(), ".")
+	defer dir.Close()
+	names, err := dir.Names()
+	if err != nil {
+		return fmt.Errorf("reading env dir: %w", err)
+	}
+	for _, n := range names {
+		name, action, hasSuffix := strings.Cut(n, ".")
 		if !hasSuffix {
 			action = noSuffix
 		}
 		if action == "delim" || name == "" {
 			continue
 		}
-		v, ok, err := readEnvFile(dir, ent.Name())
-		if err != nil || !ok {
+		v, ok, err := readEnvFile(dir, n)
+		if err != nil {
 			return err
+		}
+		if !ok {
+			log.Warn("skipping a directory in an env dir", "path", dir.Path(n))
+			continue
 		}
 		delim, _, err := readEnvFile(dir, name+".delim")
 		if err != nil {
@@ -177,48 +190,56 @@ func (e env) addEnvDir(root Dir, rel, noSuffix string) error {
 	return nil
 }
 
-// readEnvFile reads the regular file name in dir; ok is false for
-// directories and missing files.
-func readEnvFile(dir Dir, name string) (string, bool, error) {
-	f, err := dir.scopedJoin(name)
-	if err != nil {
-		return "", false, err
-	}
-	fi, err := os.Stat(f.Host)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.IsDir()) {
+// readEnvFile reads the regular file name in dir; ok is false for a
+// directory or a missing file, anything else but a regular file is an
+// error.
+func readEnvFile(dir *beneath.Dir, name string) (string, bool, error) {
+	b, err := dir.ReadFile(name, maxEnvFileSize)
+	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
 	}
-	b, err := os.ReadFile(f.Host)
+	if errors.Is(err, beneath.ErrNotRegular) {
+		if fi, serr := dir.Lstat(name); serr == nil && fi.IsDir() {
+			return "", false, nil
+		}
+	}
 	if err != nil {
-		return "", false, fmt.Errorf("reading env file %s: %w", f.Host, err)
+		return "", false, fmt.Errorf("reading env file: %w", err)
 	}
 	return string(b), true, nil
 }
 
 // addPlatformEnv applies <platform>/env: each file is a variable; path
 // variables are prepended with ':', others replaced.
-func (e env) addPlatformEnv(platform Dir) error {
-	dir, err := platform.scopedJoin("env")
+func (e env) addPlatformEnv(platform Dir, log *slog.Logger) error {
+	root, err := openTree(platform)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading platform env: %w", err)
 	}
-	entries, err := os.ReadDir(dir.Host)
+	defer root.Close()
+	dir, err := root.OpenDir("env")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
-		return fmt.Errorf("reading platform env %s: %w", dir.Host, err)
+		return fmt.Errorf("reading platform env: %w", err)
 	}
-	for _, ent := range entries {
-		v, ok, err := readEnvFile(dir, ent.Name())
+	defer dir.Close()
+	names, err := dir.Names()
+	if err != nil {
+		return fmt.Errorf("reading platform env: %w", err)
+	}
+	for _, n := range names {
+		v, ok, err := readEnvFile(dir, n)
 		if err != nil {
 			return err
 		}
 		switch {
 		case !ok:
-		case pathVars[ent.Name()]:
-			e.prepend(ent.Name(), v, ":")
+			log.Warn("skipping a directory in the platform env", "path", dir.Path(n))
+		case pathVars[n]:
+			e.prepend(n, v, ":")
 		default:
-			e[ent.Name()] = v
+			e[n] = v
 		}
 	}
 	return nil
@@ -231,6 +252,7 @@ type execEnv struct {
 	paths       Paths
 	target      TargetData
 	execEnvName string // CNB_EXEC_ENV, when the platform gives one
+	log         *slog.Logger
 }
 
 // forBuildpack returns the final environment for one executable of bp,
@@ -238,12 +260,18 @@ type execEnv struct {
 func (x execEnv) forBuildpack(base env, bp *Buildpack, cnb ...string) ([]string, error) {
 	e := base.clone()
 	if !bp.Info.ClearEnv {
-		if err := e.addPlatformEnv(x.paths.Platform); err != nil {
+		if err := e.addPlatformEnv(x.paths.Platform, x.log); err != nil {
 			return nil, err
 		}
 	}
 	if x.paths.BuildConfig != "" {
-		if err := e.addEnvDir(SameDir(x.paths.BuildConfig), "env", actionDefault); err != nil {
+		root, err := openTree(SameDir(x.paths.BuildConfig))
+		if err != nil {
+			return nil, err
+		}
+		err = e.addEnvDir(root, "env", actionDefault, x.log)
+		root.Close()
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -1,11 +1,17 @@
 package lifecycle
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 func TestEnvFiles(t *testing.T) {
@@ -42,7 +48,7 @@ func TestEnvFiles(t *testing.T) {
 				writeFile(t, filepath.Join(root, "env", name), v)
 			}
 			e := tt.start.clone()
-			if err := e.addEnvDir(SameDir(root), "env", tt.noSuffix); err != nil {
+			if err := e.addEnvDir(openTestTree(t, root), "env", tt.noSuffix, nil); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, e); diff != "" {
@@ -52,20 +58,44 @@ func TestEnvFiles(t *testing.T) {
 	}
 }
 
+// TestEnvFilesStayInside: a buildpack's symlink to a host file, in place
+// of an env file or of the env dir, is an error naming it, never followed;
+// a subdirectory is skipped with a warning and the files after it still
+// apply.
 func TestEnvFilesStayInside(t *testing.T) {
 	root, outside := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(outside, "SECRET"), "host secret")
 	writeFile(t, filepath.Join(root, "layer", "env", "placeholder"), "")
-	// A buildpack's symlink to a host file resolves inside the layers dir.
 	if err := os.Symlink(filepath.Join(outside, "SECRET"), filepath.Join(root, "layer", "env", "LEAK.override")); err != nil {
 		t.Fatal(err)
 	}
-	e := env{}
-	if err := e.addEnvDir(SameDir(root), "layer/env", actionOverride); err != nil {
+	if err := os.Symlink(outside, filepath.Join(root, "layer", "env.build")); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := e["LEAK"]; ok {
-		t.Errorf("LEAK = %q read through a symlink out of the layers dir", v)
+	writeFile(t, filepath.Join(root, "layer", "env.launch", "A.override"), "a")
+	writeFile(t, filepath.Join(root, "layer", "env.launch", "B", "x"), "")
+	writeFile(t, filepath.Join(root, "layer", "env.launch", "C.override"), "c")
+	dir := openTestTree(t, root)
+	for _, rel := range []string{"layer/env", "layer/env.build"} {
+		e := env{}
+		err := e.addEnvDir(dir, rel, actionOverride, nil)
+		if !errors.Is(err, beneath.ErrSymlink) {
+			t.Errorf("%s with a symlink: %v, want an error about the symlink", rel, err)
+		}
+		if v, ok := e["LEAK"]; ok {
+			t.Errorf("LEAK = %q read through a symlink out of the layers dir", v)
+		}
+	}
+	var log bytes.Buffer
+	e := env{}
+	if err := e.addEnvDir(dir, "layer/env.launch", actionOverride, slog.New(slog.NewTextHandler(&log, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(env{"A": "a", "C": "c"}, e); diff != "" {
+		t.Errorf("a subdirectory dropped variables (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(log.String(), "env.launch/B") {
+		t.Errorf("no warning names the subdirectory: %q", log.String())
 	}
 }
 

@@ -31,6 +31,9 @@ var (
 	// ErrBuildpackNotFound means an order or group names a buildpack that is
 	// not in the buildpacks directory.
 	ErrBuildpackNotFound = errors.New("buildpack not found")
+	// ErrInvalidLayerName means a buildpack left a <name>.toml whose name
+	// is not a layer name (empty, ".", "..", or reserved).
+	ErrInvalidLayerName = errors.New("invalid layer name")
 )
 
 // ExitCode returns the CNB exit code for err: the code of the first error in

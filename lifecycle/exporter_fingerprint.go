@@ -12,10 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -33,7 +33,7 @@ type layerSink interface {
 	Symlink(name, target string, uid, gid int) error
 	SymlinkMode(name, target string, mode fs.FileMode, uid, gid int) error
 	Hardlink(name, target string, mode fs.FileMode, uid, gid int) error
-	Tree(ctx context.Context, src, dst string, uid, gid int) error
+	TreeAt(ctx context.Context, src *beneath.Dir, dst string, uid, gid int) error
 }
 
 var _ layerSink = (*oci.LayerWriter)(nil)
@@ -113,14 +113,14 @@ func (f *fingerprinter) Hardlink(name, target string, mode fs.FileMode, uid, gid
 	return nil
 }
 
-// Tree adds the fingerprint of the tree at src: the hash of its entries as
-// LayerWriter.Tree would write them (sorted, symlinks not followed, hard
+// TreeAt adds the fingerprint of the tree src: the hash of its entries as
+// LayerWriter.TreeAt would write them (sorted, symlinks not followed, hard
 // links by inode). A tree whose stat snapshot (names, modes, sizes, inodes,
 // mtimes and ctimes of every entry but the root's times) was seen before
 // is not read again: its recorded hash is used. Any write to a file changes
 // its ctime, which the kernel sets and no buildpack can, so an equal
 // snapshot means equal content.
-func (f *fingerprinter) Tree(ctx context.Context, src, dst string, uid, gid int) error {
+func (f *fingerprinter) TreeAt(ctx context.Context, src *beneath.Dir, dst string, uid, gid int) error {
 	f.str("tree")
 	var snapKey string
 	if f.store != nil {
@@ -133,7 +133,7 @@ func (f *fingerprinter) Tree(ctx context.Context, src, dst string, uid, gid int)
 		}
 	}
 	sub := &fingerprinter{h: sha256.New(), walker: f.walker, buf: f.buf}
-	if err := f.walker.Walk(ctx, src, dst, uid, gid, sub); err != nil {
+	if err := f.walker.WalkAt(ctx, src, dst, uid, gid, sub); err != nil {
 		return err
 	}
 	f.bytes += sub.bytes
@@ -158,28 +158,25 @@ func snapshotPath(s *oci.Store, key string) string {
 	return filepath.Join(s.Dir(), "lifecycle", "snapshots", key)
 }
 
-// statSnapshot hashes what lstat says of every entry of the tree at src.
-func statSnapshot(ctx context.Context, src, dst string, uid, gid int) (string, error) {
+// statSnapshot hashes what lstat says of every entry of the tree dir.
+func statSnapshot(ctx context.Context, dir *beneath.Dir, dst string, uid, gid int) (string, error) {
 	h := sha256.New()
 	f := &fingerprinter{h: h}
 	f.str(fingerprintVersion + "-snapshot")
 	f.str(dst)
 	f.num(uint64(uid))
 	f.num(uint64(gid))
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	err := dir.Walk(func(rel string, fi *beneath.FileInfo, _ *beneath.Dir) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return err
+		st := fi.Stat()
+		if rel != "" {
+			rel = "/" + rel
 		}
-		f.str(p[len(src):])
+		f.str(rel)
 		f.num(uint64(st.Mode))
-		if p == src {
+		if rel == "" {
 			return nil // renaming the root changes its ctime, not its content
 		}
 		for _, v := range []uint64{uint64(st.Dev), st.Ino, uint64(st.Nlink), uint64(st.Size), uint64(st.Uid), uint64(st.Gid),

@@ -5,13 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -54,24 +53,48 @@ func finish(w *oci.LayerWriter, err error) (v1.Layer, error) {
 // layers dir at "/x/layers") are 0755. The lifecycle takes the parents'
 // owners from disk, where the build container made them the CNB user's;
 // kiln writes that owner directly, so that the host owner never leaks.
+//
+// The tree and its parents are opened through directory handles below
+// root: a symlink on the way, or in place of the tree, is an error, and
+// nothing outside root is ever read.
 func (x *exporting) dirLayer(ctx context.Context, root Dir, name string) (v1.Layer, error) {
+	top, err := openTree(root)
+	if err != nil {
+		return nil, err
+	}
+	defer top.Close()
+	tree, err := top.OpenDir(relPath(root, name))
+	if err != nil {
+		return nil, err
+	}
+	defer tree.Close()
 	return x.layer(ctx, name, func(w layerSink) error {
-		if err := x.parents(w, root, name); err != nil {
+		if err := x.parents(w, top, root, name); err != nil {
 			return err
 		}
-		return w.Tree(ctx, x.hostPath(root, name), name, x.e.UID, x.e.GID)
+		return w.TreeAt(ctx, tree, name, x.e.UID, x.e.GID)
 	})
 }
 
-// hostPath is the host path of the container path name inside root.
-func (x *exporting) hostPath(root Dir, name string) string {
-	rel := strings.TrimPrefix(strings.TrimPrefix(name, root.Container), "/")
-	return filepath.Join(root.Host, filepath.FromSlash(rel))
+// relPath is the container path name (inside root's) relative to root.
+func relPath(root Dir, name string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(name, root.Container), "/")
+}
+
+// isDirIn reports whether the container path name inside root is a
+// directory (not a symlink to one).
+func isDirIn(root Dir, name string) bool {
+	top, err := openTree(root)
+	if err != nil {
+		return false
+	}
+	defer top.Close()
+	return isDirAt(top, relPath(root, name))
 }
 
 // parents writes the parent directory entries of the container path name,
-// outermost first ("/" excluded).
-func (x *exporting) parents(w layerSink, root Dir, name string) error {
+// outermost first ("/" excluded); top is root, open.
+func (x *exporting) parents(w layerSink, top *beneath.Dir, root Dir, name string) error {
 	var dirs []string
 	for d := path.Dir(name); d != "/" && d != "."; d = path.Dir(d) {
 		dirs = append(dirs, d)
@@ -81,7 +104,7 @@ func (x *exporting) parents(w layerSink, root Dir, name string) error {
 		mode := fs.ModeDir | 0o755
 		uid, gid := 0, 0
 		if d == root.Container || strings.HasPrefix(d, root.Container+"/") {
-			fi, err := os.Lstat(x.hostPath(root, d))
+			fi, err := top.Lstat(relPath(root, d))
 			if err != nil {
 				return fmt.Errorf("reading parent %s: %w", d, err)
 			}
@@ -130,13 +153,6 @@ func (x *exporting) buildpackLayer(ctx context.Context, bp GroupEntry, l Layer, 
 	if !l.HasDir {
 		return x.reuseLayer(id, createdBy, l, prev)
 	}
-	// Refuse symlinks in place of the buildpack's or the layer's
-	// directory: the walk would follow them out of the layers dir.
-	for _, p := range []string{path.Dir(name), name} {
-		if fi, err := os.Lstat(x.hostPath(x.layers, p)); err != nil || !fi.IsDir() {
-			return "", fmt.Errorf("layer %s: %s is not a directory", id, p)
-		}
-	}
 	layer, err := x.dirLayer(ctx, x.layers, name)
 	if err != nil {
 		return "", fmt.Errorf("creating layer %s: %w", id, err)
@@ -175,7 +191,7 @@ func (x *exporting) reuseLayer(id, createdBy string, l Layer, prev LayerMetadata
 // sbomLayer adds <layers>/sbom/launch when it exists (Platform API ≥0.8).
 func (x *exporting) sbomLayer(ctx context.Context) error {
 	name := path.Join(x.layers.Container, "sbom", "launch")
-	if x.api.LessThan("0.8") || !isDir(x.hostPath(x.layers, name)) {
+	if x.api.LessThan("0.8") || !isDirIn(x.layers, name) {
 		return nil
 	}
 	layer, err := x.dirLayer(ctx, x.layers, name)
@@ -218,7 +234,7 @@ func (x *exporting) launcherLayer(ctx context.Context) error {
 // configLayer adds <layers>/config (metadata.toml).
 func (x *exporting) configLayer(ctx context.Context) error {
 	name := path.Join(x.layers.Container, "config")
-	if !isDir(x.hostPath(x.layers, name)) {
+	if !isDirIn(x.layers, name) {
 		return fmt.Errorf("creating layer %s: %s does not exist (the build writes metadata.toml there)", configLayerID, name)
 	}
 	layer, err := x.dirLayer(ctx, x.layers, name)

@@ -4,24 +4,24 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 // appLayers adds one layer per slice, in order, then one for the files no
 // slice took: always len(slices)+1 layers, empty ones included (CNB
 // contract §3). Without slices the single layer is "Application Layer".
 func (x *exporting) appLayers(ctx context.Context, sl []Slice) error {
-	tree, err := readAppTree(ctx, x.app.Host)
+	tree, err := readAppTree(ctx, x.app)
 	if err != nil {
 		return fmt.Errorf("reading app dir: %w", err)
 	}
+	defer tree.dir.Close()
 	var files [][]string
 	for i, s := range sl {
 		matched, err := tree.matchSlice(x.app, s)
@@ -71,13 +71,13 @@ func (x *exporting) appLayers(ctx context.Context, sl []Slice) error {
 	return nil
 }
 
-// appLayer writes the files (host paths, sorted) as one layer: the parents
+// appLayer writes the files (paths in the app dir, sorted) as one layer: the parents
 // of the app dir, then the files under their container names, owned by the
 // CNB user. An empty list gives an empty layer.
 func (x *exporting) appLayer(ctx context.Context, tree *appTree, files []string) (v1.Layer, error) {
 	return x.layer(ctx, x.app.Container, func(w layerSink) error {
 		if len(files) > 0 {
-			if err := x.parents(w, x.app, x.app.Container); err != nil {
+			if err := x.parents(w, tree.dir, x.app, x.app.Container); err != nil {
 				return err
 			}
 		}
@@ -91,33 +91,30 @@ func (x *exporting) appLayer(ctx context.Context, tree *appTree, files []string)
 	})
 }
 
-// appEntry writes one file of the app dir.
+// appEntry writes one file of the app dir, f its path in the app dir ("":
+// the dir itself).
 func (x *exporting) appEntry(w layerSink, tree *appTree, f string, links map[[2]uint64]string) error {
 	fi := tree.infos[f]
-	rel, err := filepath.Rel(tree.root, f)
-	if err != nil {
-		return err
-	}
-	name := path.Join(x.app.Container, filepath.ToSlash(rel))
+	name := path.Join(x.app.Container, f)
 	uid, gid := x.e.UID, x.e.GID
 	switch {
 	case fi.IsDir():
 		return w.Dir(name, x.rootMode(name, fi.Mode()), uid, gid)
 	case fi.Mode()&fs.ModeSymlink != 0:
-		target, err := os.Readlink(f)
+		target, err := tree.dir.Readlink(f)
 		if err != nil {
 			return err
 		}
 		return w.Symlink(name, target, uid, gid)
 	case fi.Mode().IsRegular():
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
-			key := [2]uint64{uint64(st.Dev), st.Ino}
+		if st := fi.Stat(); st.Nlink > 1 {
+			key := [2]uint64{uint64(st.Dev), uint64(st.Ino)}
 			if first, ok := links[key]; ok {
 				return w.Hardlink(name, first, fi.Mode(), uid, gid)
 			}
 			links[key] = name
 		}
-		file, err := os.Open(f)
+		file, err := tree.dir.OpenSame(f, fi)
 		if err != nil {
 			return err
 		}
@@ -129,55 +126,69 @@ func (x *exporting) appEntry(w layerSink, tree *appTree, f string, links map[[2]
 }
 
 // appTree is the app directory as walked once (symlinks not followed), and
-// which of its paths a slice has taken. Paths are host paths.
+// which of its paths a slice has taken. Paths are relative to the app dir,
+// "" for the dir itself; files are opened through dir, its handle.
 type appTree struct {
-	root     string
-	infos    map[string]fs.FileInfo
+	dir      *beneath.Dir
+	infos    map[string]*beneath.FileInfo
 	children map[string][]string
 	taken    map[string]bool
 }
 
-func readAppTree(ctx context.Context, root string) (*appTree, error) {
-	root, err := filepath.Abs(root)
+func readAppTree(ctx context.Context, app Dir) (*appTree, error) {
+	dir, err := openTree(app)
 	if err != nil {
 		return nil, err
 	}
-	t := &appTree{root: root, infos: map[string]fs.FileInfo{}, children: map[string][]string{}, taken: map[string]bool{}}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	t := &appTree{dir: dir, infos: map[string]*beneath.FileInfo{}, children: map[string][]string{}, taken: map[string]bool{}}
+	err = dir.Walk(func(rel string, fi *beneath.FileInfo, _ *beneath.Dir) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		t.infos[p] = fi
-		t.taken[p] = false
-		if p != root {
-			parent := filepath.Dir(p)
-			t.children[parent] = append(t.children[parent], p)
+		t.infos[rel] = fi
+		t.taken[rel] = false
+		if rel != "" {
+			parent := parentOf(rel)
+			t.children[parent] = append(t.children[parent], rel)
 		}
 		return nil
 	})
-	return t, err
+	if err != nil {
+		dir.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// parentOf is the parent of rel in an appTree.
+func parentOf(rel string) string {
+	if p := path.Dir(rel); p != "." {
+		return p
+	}
+	return ""
+}
+
+// depth is how deep rel lies in an appTree (the root: 0).
+func depth(rel string) int {
+	if rel == "" {
+		return 0
+	}
+	return strings.Count(rel, "/") + 1
 }
 
 // matchSlice takes the paths the slice's globs match that no earlier slice
 // took (a matched directory brings its whole subtree), adds their parents
 // up to the app dir, and returns them sorted. Globs are relative to the app
-// dir; an absolute glob inside the app dir's container path is made
-// relative. Matches outside the walked tree (through a symlinked
-// directory, or "..") are ignored.
+// dir and matched component by component as filepath.Glob does, against the
+// walked tree only; an absolute glob inside the app dir's container path is
+// made relative. A glob that climbs out of the app dir matches nothing.
 func (t *appTree) matchSlice(app Dir, s Slice) ([]string, error) {
 	matched := map[string]bool{}
 	for _, pattern := range s.Paths {
 		if rel, ok := strings.CutPrefix(pattern, app.Container+"/"); ok {
 			pattern = rel
 		}
-		globs, err := filepath.Glob(filepath.Join(t.root, pattern))
+		globs, err := t.glob(pattern)
 		if err != nil {
 			return nil, fmt.Errorf("bad pattern for glob path %q: %w", pattern, err)
 		}
@@ -188,24 +199,22 @@ func (t *appTree) matchSlice(app Dir, s Slice) ([]string, error) {
 	var parents []string
 	added := map[string]bool{}
 	for f := range matched {
-		if f == t.root {
+		if f == "" {
 			continue
 		}
-		for p := filepath.Dir(f); len(p) >= len(t.root); p = filepath.Dir(p) {
+		for p := parentOf(f); ; p = parentOf(p) {
 			if !matched[p] && !added[p] {
 				added[p] = true
 				parents = append(parents, p)
 			}
-			if p == t.root {
+			if p == "" {
 				break
 			}
 		}
 	}
 	// A parent all of whose children are taken is taken too, deepest
 	// first so that the answer propagates upwards.
-	slices.SortFunc(parents, func(a, b string) int {
-		return strings.Count(b, string(filepath.Separator)) - strings.Count(a, string(filepath.Separator))
-	})
+	slices.SortFunc(parents, func(a, b string) int { return depth(b) - depth(a) })
 	for _, p := range parents {
 		all := true
 		for _, c := range t.children[p] {
@@ -221,6 +230,44 @@ func (t *appTree) matchSlice(app Dir, s Slice) ([]string, error) {
 		out = append(out, f)
 	}
 	out = append(out, parents...)
+	slices.Sort(out)
+	return out, nil
+}
+
+// glob returns the walked paths pattern matches, as filepath.Glob of the
+// pattern joined to the app dir would (symlinks aside: they are not
+// followed).
+func (t *appTree) glob(pattern string) ([]string, error) {
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, err
+	}
+	const root = "/app" // any root: joining only cleans the pattern
+	joined := path.Join(root, pattern)
+	if joined == root {
+		return []string{""}, nil
+	}
+	rel, ok := strings.CutPrefix(joined, root+"/")
+	if !ok {
+		return nil, nil
+	}
+	want := strings.Split(rel, "/")
+	var out []string
+	for p := range t.infos {
+		got := strings.Split(p, "/")
+		if p == "" || len(got) != len(want) {
+			continue
+		}
+		match := true
+		for i := range want {
+			if ok, _ := path.Match(want[i], got[i]); !ok {
+				match = false
+				break
+			}
+		}
+		if match {
+			out = append(out, p)
+		}
+	}
 	slices.Sort(out)
 	return out, nil
 }

@@ -1,10 +1,16 @@
 package lifecycle
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 // baseEnv is the platform environment the tests give the phases: only the
@@ -83,4 +89,30 @@ func inlineBuildpack(t *testing.T, dir, id, api, extra, detect, build string) {
 		"api = \""+api+"\"\n[buildpack]\nid = \""+id+"\"\nversion = \"1.0.0\"\n"+extra)
 	writeFile(t, filepath.Join(root, "bin", "detect"), "#!/bin/sh\n"+detect+"\n")
 	writeFile(t, filepath.Join(root, "bin", "build"), "#!/bin/sh\n"+build+"\n")
+}
+
+// openTestTree opens dir as a tree of buildpack-written files.
+func openTestTree(t *testing.T, dir string) *beneath.Dir {
+	t.Helper()
+	d, err := openTree(SameDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// decodeOptional decodes the TOML file at path into v and reports whether
+// the file existed.
+func decodeOptional(path string, v any) (toml.MetaData, bool, error) {
+	md, err := toml.DecodeFile(path, v)
+	if errors.Is(err, fs.ErrNotExist) {
+		return md, false, nil
+	}
+	return md, err == nil, err
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
@@ -60,23 +61,20 @@ type launchOutput struct {
 	BOM       []Require
 }
 
-// readLaunch reads <layers>/<bp>/launch.toml (absent: nothing) and applies
-// the rules of bp's API.
-func readLaunch(bpDir Dir, bp *Buildpack, log *slog.Logger) (launchOutput, error) {
+// readLaunch reads launch.toml of the buildpack's layers dir dir (absent:
+// nothing) and applies the rules of bp's API.
+func readLaunch(dir *beneath.Dir, bp *Buildpack, log *slog.Logger) (launchOutput, error) {
 	var f launchFile
-	p, err := bpDir.scopedJoin("launch.toml")
-	if err != nil {
-		return launchOutput{}, err
-	}
-	if _, _, err := decodeOptional(p.Host, &f); err != nil {
-		return launchOutput{}, fmt.Errorf("reading %s: %w", p.Host, err)
+	p := dir.Path("launch.toml")
+	if _, _, err := readTOML(dir, "launch.toml", &f); err != nil {
+		return launchOutput{}, fmt.Errorf("reading launch.toml: %w", err)
 	}
 	out := launchOutput{Labels: f.Labels, Slices: f.Slices, BOM: f.BOM}
 	defaults := 0
 	for _, raw := range f.Processes {
 		proc, err := raw.convert(bp, log)
 		if err != nil {
-			return launchOutput{}, fmt.Errorf("reading %s: %w", p.Host, err)
+			return launchOutput{}, fmt.Errorf("reading %s: %w", p, err)
 		}
 		if proc.Default {
 			defaults++
@@ -84,7 +82,7 @@ func readLaunch(bpDir Dir, bp *Buildpack, log *slog.Logger) (launchOutput, error
 		out.Processes = append(out.Processes, proc)
 	}
 	if defaults > 1 {
-		return launchOutput{}, fmt.Errorf("reading %s: multiple default process types are not allowed", p.Host)
+		return launchOutput{}, fmt.Errorf("reading %s: multiple default process types are not allowed", p)
 	}
 	return out, nil
 }

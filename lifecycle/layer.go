@@ -1,14 +1,12 @@
 package lifecycle
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
@@ -68,24 +66,29 @@ func (f layerFile) flags(v api.Version, log *slog.Logger, name string) (layerTyp
 	return layerTypes{Launch: deref(f.Launch), Build: deref(f.Build), Cache: deref(f.Cache)}, nil
 }
 
-// readLayers reads the layers of the buildpack layers dir bpDir after a
-// build of API v, in name order. Layers with every flag false (including
-// restored metadata-only TOMLs the buildpack did not re-flag) are left out;
-// from API 0.6 their directory is renamed to <name>.ignore.
-func readLayers(bpDir Dir, v api.Version, log *slog.Logger) ([]Layer, error) {
-	entries, err := os.ReadDir(bpDir.Host)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("reading layers dir %s: %w", bpDir.Host, err)
+// readLayers reads the layers of a buildpack's layers dir bp (bpDir: its
+// paths) after a build of API v, in name order. Layers with every flag
+// false (including restored metadata-only TOMLs the buildpack did not
+// re-flag) are left out; from API 0.6 their directory is renamed to
+// <name>.ignore. A <name>.toml whose name is not a layer name is an error.
+func readLayers(bp *beneath.Dir, bpDir Dir, v api.Version, log *slog.Logger) ([]Layer, error) {
+	names, err := bp.Names()
+	if err != nil {
+		return nil, fmt.Errorf("reading layers dir: %w", err)
 	}
 	var out []Layer
-	for _, ent := range entries {
-		name, ok := strings.CutSuffix(ent.Name(), ".toml")
-		if !ok || ent.IsDir() || notLayers[ent.Name()] || name == "" {
+	for _, n := range names {
+		name, ok := strings.CutSuffix(n, ".toml")
+		if !ok || notLayers[n] {
 			continue
 		}
-		l, err := readLayer(bpDir, name, v, log)
+		if fi, err := bp.Lstat(n); err == nil && fi.IsDir() {
+			continue
+		}
+		if err := checkLayerName(name); err != nil {
+			return nil, fmt.Errorf("%s: %w", bp.Path(n), err)
+		}
+		l, err := readLayer(bp, bpDir, name, v, log)
 		if err != nil {
 			return nil, err
 		}
@@ -96,30 +99,55 @@ func readLayers(bpDir Dir, v api.Version, log *slog.Logger) ([]Layer, error) {
 	return out, nil
 }
 
-// readLayer reads one layer; nil means it is ignored.
-func readLayer(bpDir Dir, name string, v api.Version, log *slog.Logger) (*Layer, error) {
-	var f layerFile
-	tomlPath, err := bpDir.scopedJoin(name + ".toml")
-	if err != nil {
-		return nil, err
+// checkLayerName checks the name of a layer, as a <name>.toml file gives
+// it: not empty, ".", ".." (which would name the buildpack's layers dir or
+// the whole layers dir) or reserved.
+func checkLayerName(name string) error {
+	switch {
+	case name == "", name == ".", name == "..", strings.Contains(name, "/"):
+		return fmt.Errorf("%q is not a layer name: %w", name, ErrInvalidLayerName)
+	case notLayers[name+".toml"]:
+		return fmt.Errorf("%q is a reserved name: %w", name, ErrInvalidLayerName)
 	}
-	if _, _, err := decodeOptional(tomlPath.Host, &f); err != nil {
-		return nil, fmt.Errorf("reading layer metadata %s: %w", tomlPath.Host, err)
+	return nil
+}
+
+// readLayer reads one layer; nil means it is ignored.
+func readLayer(bp *beneath.Dir, bpDir Dir, name string, v api.Version, log *slog.Logger) (*Layer, error) {
+	var f layerFile
+	if _, _, err := readTOML(bp, name+".toml", &f); err != nil {
+		return nil, fmt.Errorf("reading layer metadata: %w", err)
 	}
 	t, err := f.flags(v, log, name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", bp.Path(name+".toml"), err)
 	}
 	l := &Layer{Name: name, Dir: bpDir.join(name), Launch: t.Launch, Build: t.Build, Cache: t.Cache, Metadata: f.Metadata}
-	fi, err := os.Lstat(l.Dir.Host)
+	fi, err := bp.Lstat(name)
 	l.HasDir = err == nil && fi.IsDir()
 	if t.Launch || t.Build || t.Cache {
+		if err == nil && !fi.IsDir() {
+			return nil, fmt.Errorf("%s is %s, not a layer directory", bp.Path(name), kindOf(fi.Mode()))
+		}
 		return l, nil
 	}
 	if v.AtLeast("0.6") && l.HasDir {
-		if err := os.Rename(l.Dir.Host, l.Dir.Host+".ignore"); err != nil {
-			return nil, fmt.Errorf("ignoring layer %s: %w", filepath.Base(l.Dir.Host), err)
+		if err := bp.Rename(name, bp, name+".ignore"); err != nil {
+			return nil, fmt.Errorf("ignoring layer %s: %w", name, err)
 		}
 	}
 	return nil, nil
+}
+
+// kindOf names a file type for messages.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "a special file"
 }

@@ -49,6 +49,14 @@ func WriteBuildMetadata(path string, m BuildMetadata, platformAPI string) error 
 	if err != nil {
 		return err
 	}
+	if err := writeTOML(path, metadataFileOf(m, v)); err != nil {
+		return fmt.Errorf("writing build metadata %s: %w", path, err)
+	}
+	return nil
+}
+
+// metadataFileOf is m as metadata.toml holds it for Platform API v.
+func metadataFileOf(m BuildMetadata, v api.Version) metadataFile {
 	f := metadataFile{DefaultProcessType: m.DefaultProcessType, Buildpacks: m.Buildpacks, Labels: m.Labels, Slices: m.Slices, BOM: m.BOM,
 		Processes: []processEntry{}} // "processes = []" when there are none, as the lifecycle writes it
 	for _, p := range m.Processes {
@@ -60,10 +68,7 @@ func WriteBuildMetadata(path string, m BuildMetadata, platformAPI string) error 
 		}
 		f.Processes = append(f.Processes, e)
 	}
-	if err := writeTOML(path, f); err != nil {
-		return fmt.Errorf("writing build metadata %s: %w", path, err)
-	}
-	return nil
+	return f
 }
 
 // ReadBuildMetadata reads a metadata.toml written for any Platform API; a
@@ -73,6 +78,11 @@ func ReadBuildMetadata(path string) (BuildMetadata, error) {
 	if _, err := toml.DecodeFile(path, &f); err != nil {
 		return BuildMetadata{}, fmt.Errorf("reading build metadata %s: %w", path, err)
 	}
+	return f.metadata(), nil
+}
+
+// metadata is the BuildMetadata f holds.
+func (f metadataFile) metadata() BuildMetadata {
 	m := BuildMetadata{DefaultProcessType: f.DefaultProcessType, Buildpacks: f.Buildpacks, Labels: f.Labels, Slices: f.Slices, BOM: f.BOM}
 	for _, e := range f.Processes {
 		p := Process{Type: e.Type, Args: e.Args, Direct: e.Direct, BuildpackID: e.BuildpackID, WorkingDir: e.WorkingDir, ExecEnv: e.ExecEnv}
@@ -86,5 +96,5 @@ func ReadBuildMetadata(path string) (BuildMetadata, error) {
 		}
 		m.Processes = append(m.Processes, p)
 	}
-	return m, nil
+	return m
 }

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/lifecycle/api"
 	"github.com/kilnbuild/kiln/oci"
 )
@@ -61,6 +61,7 @@ type restoring struct {
 	log    *slog.Logger
 	out    io.Writer
 	result RestoreResult
+	layers *beneath.Dir // the layers dir
 	// restored are the layers whose metadata was restored, as
 	// "<escaped-id>/<layer>": their SBOM files are restored too.
 	restored map[string]bool
@@ -83,6 +84,10 @@ func (r *Restorer) Run(ctx context.Context) (RestoreResult, error) {
 		return RestoreResult{}, err
 	}
 	s := &restoring{r: r, api: platformAPI, log: loggerOr(r.Logger), out: writerOr(r.Out), restored: map[string]bool{}}
+	if s.layers, err = openTree(r.Layers); err != nil {
+		return RestoreResult{}, err
+	}
+	defer s.layers.Close()
 	for _, e := range r.Group.Group {
 		if err := s.buildpack(ctx, e); err != nil {
 			return RestoreResult{}, err
@@ -99,23 +104,15 @@ func (s *restoring) buildpack(ctx context.Context, e GroupEntry) error {
 	if prev.Store == nil && len(prev.Layers) == 0 && len(cached.Layers) == 0 {
 		return nil
 	}
-	bpDir, err := s.r.Layers.scopedJoin(EscapeID(e.ID))
+	bpDir := s.r.Layers.join(EscapeID(e.ID))
+	bp, err := mkdirFor(s.layers, EscapeID(e.ID), s.r.Owner)
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(bpDir.Host, 0o755); err != nil {
 		return fmt.Errorf("restoring %s: %w", e.ID, err)
 	}
-	if err := s.r.Owner.chown(bpDir.Host); err != nil {
-		return fmt.Errorf("restoring %s: %w", e.ID, err)
-	}
+	defer bp.Close()
 	if prev.Store != nil {
-		p := filepath.Join(bpDir.Host, "store.toml")
-		if err := writeTOML(p, storeFile{Metadata: prev.Store.Data}); err != nil {
-			return fmt.Errorf("restoring %s: %w", p, err)
-		}
-		if err := s.r.Owner.chown(p); err != nil {
-			return err
+		if err := writeTOMLAt(bp, "store.toml", storeFile{Metadata: prev.Store.Data}, s.r.Owner); err != nil {
+			return fmt.Errorf("restoring store.toml of %s: %w", e.ID, err)
 		}
 	}
 	if s.r.SkipLayers {
@@ -136,7 +133,7 @@ func (s *restoring) buildpack(ctx context.Context, e GroupEntry) error {
 	for _, n := range sorted {
 		im, inImage := prev.Layers[n]
 		cm, inCache := cached.Layers[n]
-		if err := s.layer(ctx, e.ID, bpDir, n, im, inImage, cm, inCache && cm.Cache); err != nil {
+		if err := s.layer(ctx, e.ID, layerDir{bp, bpDir}, n, im, inImage, cm, inCache && cm.Cache); err != nil {
 			return err
 		}
 	}
@@ -144,7 +141,7 @@ func (s *restoring) buildpack(ctx context.Context, e GroupEntry) error {
 }
 
 // layer applies the restore table to one layer name.
-func (s *restoring) layer(ctx context.Context, bp string, bpDir Dir, name string, im LayerMetadata, inImage bool, cm LayerMetadata, inCache bool) error {
+func (s *restoring) layer(ctx context.Context, bp string, bpDir layerDir, name string, im LayerMetadata, inImage bool, cm LayerMetadata, inCache bool) error {
 	id := bp + ":" + name
 	switch {
 	case inImage && im.Launch && im.Cache:
@@ -173,24 +170,26 @@ func (s *restoring) layer(ctx context.Context, bp string, bpDir Dir, name string
 	return nil
 }
 
+// layerDir is a buildpack's layers dir, open, and its paths.
+type layerDir struct {
+	dir  *beneath.Dir
+	path Dir
+}
+
 // metadata writes <layer>.toml holding only [metadata].
-func (s *restoring) metadata(bpDir Dir, name, id string, data any, from string) error {
+func (s *restoring) metadata(bpDir layerDir, name, id string, data any, from string) error {
 	fmt.Fprintf(s.out, "Restoring metadata for %q from %s\n", id, from)
-	f, err := bpDir.scopedJoin(name + ".toml")
-	if err != nil {
-		return err
-	}
 	var v struct {
 		Metadata any `toml:"metadata,omitempty"`
 	}
 	if m, ok := data.(map[string]any); ok && len(m) > 0 {
 		v.Metadata = m
 	}
-	if err := writeTOML(f.Host, v); err != nil {
+	if err := writeTOMLAt(bpDir.dir, name+".toml", v, s.r.Owner); err != nil {
 		return fmt.Errorf("restoring metadata of %s: %w", id, err)
 	}
-	s.restored[path.Base(bpDir.Container)+"/"+name] = true
-	return s.r.Owner.chown(f.Host)
+	s.restored[path.Base(bpDir.path.Container)+"/"+name] = true
+	return nil
 }
 
 // reusable reports whether the launch layer with diffID sha can still be
@@ -233,7 +232,7 @@ func readThrough(img v1.Image, h v1.Hash) error {
 
 // data restores a layer directory from the cache; false, with a warning,
 // when it cannot.
-func (s *restoring) data(ctx context.Context, bpDir Dir, name, id, sha string) bool {
+func (s *restoring) data(ctx context.Context, bpDir layerDir, name, id, sha string) bool {
 	fmt.Fprintf(s.out, "Restoring data for %q from cache\n", id)
 	if err := s.unpack(ctx, bpDir, name, sha); err != nil {
 		if ctx.Err() != nil {
@@ -248,12 +247,12 @@ func (s *restoring) data(ctx context.Context, bpDir Dir, name, id, sha string) b
 // unpack extracts the cached layer with diffID sha into a staging
 // directory, checks what came out against sha, and moves the layer's
 // directory into place.
-func (s *restoring) unpack(ctx context.Context, bpDir Dir, name, sha string) error {
+func (s *restoring) unpack(ctx context.Context, bpDir layerDir, name, sha string) error {
 	img := s.r.Analysis.Cache
 	if img == nil {
 		return fmt.Errorf("no cache image")
 	}
-	if dst, err := bpDir.scopedJoin(name); err == nil && takeTree(s.r.Trees, sha, dst.Host) {
+	if takeTree(s.r.Trees, sha, bpDir.dir, name) {
 		return nil
 	}
 	h, err := v1.NewHash(sha)
@@ -271,29 +270,29 @@ func (s *restoring) unpack(ctx context.Context, bpDir Dir, name, sha string) err
 	return nil
 }
 
-// unpackLayer extracts l, checks it and moves the layer into place.
-func (s *restoring) unpackLayer(ctx context.Context, l v1.Layer, bpDir Dir, name, sha string) error {
-	staging, err := os.MkdirTemp(s.r.Layers.Host, ".restore-")
+// unpackLayer extracts l, checks it and moves the layer into place. The
+// staging directory is in the layers dir (the same file system) and is
+// unpacked into through its handle.
+func (s *restoring) unpackLayer(ctx context.Context, l v1.Layer, bpDir layerDir, name, sha string) error {
+	stagingName, err := s.layers.MkdirTemp(".restore-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(staging)
-	if err := unpackVerified(ctx, l, staging, s.r.Unpack); err != nil {
-		return err
-	}
-	src, err := Dir{Host: staging, Container: "/"}.scopedJoin(bpDir.Container + "/" + name)
+	defer s.layers.RemoveAll(stagingName)
+	staging, err := s.layers.OpenDir(stagingName)
 	if err != nil {
 		return err
 	}
-	if !isDir(src.Host) {
-		return fmt.Errorf("layer %s has no %s", sha, bpDir.Container+"/"+name)
-	}
-	dst, err := bpDir.scopedJoin(name)
-	if err != nil {
+	defer staging.Close()
+	if err := unpackVerified(ctx, l, staging.HandlePath(), s.r.Unpack); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dst.Host); err != nil {
+	rel := strings.TrimPrefix(path.Join(bpDir.path.Container, name), "/")
+	if !isDirAt(staging, rel) {
+		return fmt.Errorf("layer %s has no directory %s", sha, "/"+rel)
+	}
+	if err := bpDir.dir.RemoveAll(name); err != nil {
 		return err
 	}
-	return os.Rename(src.Host, dst.Host)
+	return staging.Rename(rel, bpDir.dir, name)
 }

@@ -3,15 +3,16 @@ package lifecycle
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path"
-	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -41,53 +42,61 @@ func (s *restoring) sboms(ctx context.Context) {
 	if len(layers) == 0 {
 		return
 	}
-	staging, err := os.MkdirTemp(s.r.Layers.Host, ".restore-sbom-")
+	stagingName, err := s.layers.MkdirTemp(".restore-sbom-")
 	if err != nil {
 		fmt.Fprintf(s.out, "Warning: not restoring SBOM files: %v\n", err)
 		return
 	}
-	defer os.RemoveAll(staging)
+	defer s.layers.RemoveAll(stagingName)
+	staging, err := s.layers.OpenDir(stagingName)
+	if err != nil {
+		fmt.Fprintf(s.out, "Warning: not restoring SBOM files: %v\n", err)
+		return
+	}
+	defer staging.Close()
 	for _, l := range layers {
-		if err := unpackVerified(ctx, l, staging, s.r.Unpack); err != nil {
+		if err := unpackVerified(ctx, l, staging.HandlePath(), s.r.Unpack); err != nil {
 			fmt.Fprintf(s.out, "Warning: not restoring SBOM files: %v\n", err)
 			return
 		}
 	}
-	root := Dir{Host: staging, Container: "/"}
-	for key := range s.restored {
+	for _, key := range sortedKeys(s.restored) {
 		bp, layer, _ := strings.Cut(key, "/")
-		bpDir, err := s.r.Layers.scopedJoin(bp)
+		bpDir, err := s.layers.OpenDir(bp)
 		if err != nil {
+			fmt.Fprintf(s.out, "Warning: not restoring the SBOM of %s/%s: %v\n", bp, layer, err)
 			continue
 		}
 		for _, kind := range []string{"launch", "cache"} {
-			src, err := root.scopedJoin(path.Join(s.r.Layers.Container, "sbom", kind, bp, layer))
-			if err != nil {
-				continue
-			}
-			if err := s.copySBOMs(src, bpDir, layer); err != nil {
+			rel := strings.TrimPrefix(path.Join(s.r.Layers.Container, "sbom", kind, bp, layer), "/")
+			if err := s.copySBOMs(staging, rel, bpDir, layer); err != nil {
 				fmt.Fprintf(s.out, "Warning: not restoring the SBOM of %s/%s: %v\n", bp, layer, err)
 			}
 		}
+		bpDir.Close()
 	}
 }
 
-// copySBOMs copies src/sbom.<ext> files to bpDir/<layer>.sbom.<ext>.
-func (s *restoring) copySBOMs(src, bpDir Dir, layer string) error {
-	matches, err := filepath.Glob(filepath.Join(src.Host, "sbom.*.json"))
+// copySBOMs copies the sbom.<ext> files of the directory rel below staging
+// to <layer>.sbom.<ext> in the buildpack's layers dir bpDir.
+func (s *restoring) copySBOMs(staging *beneath.Dir, rel string, bpDir *beneath.Dir, layer string) error {
+	src, err := staging.OpenDir(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	defer src.Close()
+	names, err := src.Names()
 	if err != nil {
 		return err
 	}
-	for _, m := range matches {
-		ext := strings.TrimPrefix(filepath.Base(m), "sbom.")
-		dst, err := bpDir.scopedJoin(layer + ".sbom." + ext)
-		if err != nil {
-			return err
+	for _, n := range names {
+		if ok, _ := path.Match("sbom.*.json", n); !ok {
+			continue
 		}
-		if err := copyScoped(Dir{Host: m, Container: m}, dst.Host); err != nil {
-			return err
-		}
-		if err := s.r.Owner.chown(dst.Host); err != nil {
+		ext := strings.TrimPrefix(n, "sbom.")
+		if err := copyFileAt(src, n, bpDir, layer+".sbom."+ext, s.r.Owner); err != nil {
 			return err
 		}
 	}

@@ -1,10 +1,13 @@
 package lifecycle
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 
+	"github.com/kilnbuild/kiln/internal/beneath"
 	"github.com/kilnbuild/kiln/lifecycle/api"
 )
 
@@ -15,49 +18,68 @@ import (
 // build) and store.toml, <layers>/config/metadata.toml, and the SBOM
 // directories. The group is group.toml's, whose entries carry their
 // Buildpack API.
+//
+// Everything is read through directory handles below layers (a symlink or
+// FIFO left by a buildpack is an error naming it), as the builder reads it.
 func ReadBuildResult(layers Dir, group Group, log *slog.Logger) (BuildResult, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var res BuildResult
-	mdPath, err := layers.scopedJoin("config/metadata.toml")
+	root, err := openTree(layers)
 	if err != nil {
 		return res, err
 	}
-	if res.Metadata, err = ReadBuildMetadata(mdPath.Host); err != nil {
-		return res, err
+	defer root.Close()
+	var md metadataFile
+	if _, ok, err := readTOML(root, "config/metadata.toml", &md); err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("%s: %w", root.Path("config/metadata.toml"), fs.ErrNotExist)
+		}
+		return res, fmt.Errorf("reading build metadata: %w", err)
 	}
+	res.Metadata = md.metadata()
 	for _, entry := range group.Group {
 		v, err := api.Parse(orDefault(entry.API, "0.2"))
 		if err != nil {
 			return res, fmt.Errorf("reading the build of %s: %w", entry, err)
 		}
-		bpDir, err := layers.scopedJoin(EscapeID(entry.ID))
+		bp, err := readBuildpackOutput(root, layers, entry, v, log)
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("reading the build of %s: %w", entry, err)
 		}
-		ls, err := readLayers(bpDir, v, log)
-		if err != nil {
-			return res, err
-		}
-		var store storeFile
-		storePath, err := bpDir.scopedJoin("store.toml")
-		if err != nil {
-			return res, err
-		}
-		if _, _, err := decodeOptional(storePath.Host, &store); err != nil {
-			return res, fmt.Errorf("reading %s: %w", storePath.Host, err)
-		}
-		entry.Optional = false
-		res.Buildpacks = append(res.Buildpacks, BuildpackOutput{GroupEntry: entry, Layers: ls, Store: store.Metadata})
+		res.Buildpacks = append(res.Buildpacks, bp)
 	}
 	for _, kind := range []struct {
 		name string
 		dst  *string
 	}{{"launch", &res.SBOMDirs.Launch}, {"build", &res.SBOMDirs.Build}, {"cache", &res.SBOMDirs.Cache}} {
-		if d := filepath.Join(layers.Host, "sbom", kind.name); isDir(d) {
-			*kind.dst = d
+		if rel := "sbom/" + kind.name; isDirAt(root, rel) {
+			*kind.dst = filepath.Join(layers.Host, filepath.FromSlash(rel))
 		}
 	}
 	return res, nil
+}
+
+// readBuildpackOutput reads the layers and store.toml of one buildpack.
+func readBuildpackOutput(root *beneath.Dir, layers Dir, entry GroupEntry, v api.Version, log *slog.Logger) (BuildpackOutput, error) {
+	name := EscapeID(entry.ID)
+	dir, err := root.OpenDir(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		entry.Optional = false
+		return BuildpackOutput{GroupEntry: entry}, nil
+	} else if err != nil {
+		return BuildpackOutput{}, err
+	}
+	defer dir.Close()
+	ls, err := readLayers(dir, layers.join(name), v, log)
+	if err != nil {
+		return BuildpackOutput{}, err
+	}
+	var store storeFile
+	if _, _, err := readTOML(dir, "store.toml", &store); err != nil {
+		return BuildpackOutput{}, fmt.Errorf("reading store.toml: %w", err)
+	}
+	entry.Optional = false
+	return BuildpackOutput{GroupEntry: entry, Layers: ls, Store: store.Metadata}, nil
 }

@@ -2,12 +2,15 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnbuild/kiln/internal/beneath"
 )
 
 // buildOne detects and builds a single inline buildpack test/x.
@@ -211,30 +214,44 @@ func TestWalkthroughEmptyBuildpack(t *testing.T) {
 	}
 }
 
-// Symlinks a buildpack leaves in the layers dir never make the phase code
-// write or read outside it.
+// Symlinks a buildpack leaves in the layers dir, in place of what kiln
+// writes there (sbom/, config/, another buildpack's layers dir), never make
+// the phase code write or read outside it: the build fails with an error
+// naming the path. A .kiln symlink is nothing to kiln.
 func TestPlantedSymlinks(t *testing.T) {
-	outside := t.TempDir()
-	dir := t.TempDir()
-	plant := `for n in sbom config test_y .kiln; do ln -s "` + outside + `" "$1/../$n"; done
+	for _, tc := range []struct{ name, err string }{
+		{"sbom", "/sbom"}, {"config", "/config"}, {"test_y", "/test_y"}, {".kiln", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outside := t.TempDir()
+			dir := t.TempDir()
+			plant := `ln -s "` + outside + `" "$1/../` + tc.name + `"
 echo '{}' > "$1/launch.sbom.cdx.json"`
-	inlineBuildpack(t, dir, "test/x", "0.9", "sbom-formats = [\"application/vnd.cyclonedx+json\"]\n", "exit 0", plant)
-	inlineBuildpack(t, dir, "test/y", "0.9", "", "exit 0", `printf '[types]\nlaunch = true\n' > "$1/l.toml"; mkdir "$1/l"`)
-	p := testPaths(t, dir)
-	b := &Builder{Paths: p, Runner: ExecRunner{}, Group: Group{Group: []GroupEntry{ref("test/x"), ref("test/y")}}, Env: baseEnv}
-	br, err := b.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := os.ReadDir(outside)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		t.Errorf("the build wrote %s outside the layers dir", e.Name())
-	}
-	if l := br.Buildpacks[1].Layers; len(l) != 1 || !strings.HasPrefix(l[0].Dir.Host, p.Layers.Host) {
-		t.Errorf("layers of test/y = %+v", l)
+			inlineBuildpack(t, dir, "test/x", "0.9", "sbom-formats = [\"application/vnd.cyclonedx+json\"]\n", "exit 0", plant)
+			inlineBuildpack(t, dir, "test/y", "0.9", "", "exit 0", `printf '[types]\nlaunch = true\n' > "$1/l.toml"; mkdir "$1/l"`)
+			p := testPaths(t, dir)
+			b := &Builder{Paths: p, Runner: ExecRunner{}, Group: Group{Group: []GroupEntry{ref("test/x"), ref("test/y")}}, Env: baseEnv}
+			br, err := b.Run(context.Background())
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatal(err)
+			case tc.err != "" && (!errors.Is(err, beneath.ErrSymlink) || !strings.Contains(err.Error(), p.Layers.Container+tc.err)):
+				t.Errorf("error %v, want one about the symlink at %s", err, tc.err)
+			}
+			entries, rerr := os.ReadDir(outside)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			for _, e := range entries {
+				t.Errorf("the build wrote %s outside the layers dir", e.Name())
+			}
+			if err != nil {
+				return
+			}
+			if l := br.Buildpacks[1].Layers; len(l) != 1 || !strings.HasPrefix(l[0].Dir.Host, p.Layers.Host) {
+				t.Errorf("layers of test/y = %+v", l)
+			}
+		})
 	}
 }
 

@@ -2,8 +2,6 @@ package lifecycle
 
 import (
 	"bytes"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -28,14 +26,4 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return atomicfile.WriteFile(path, data, mode)
-}
-
-// decodeOptional decodes the TOML file at path into v and reports whether
-// the file existed.
-func decodeOptional(path string, v any) (toml.MetaData, bool, error) {
-	md, err := toml.DecodeFile(path, v)
-	if errors.Is(err, fs.ErrNotExist) {
-		return md, false, nil
-	}
-	return md, err == nil, err
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 )
@@ -33,11 +31,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
 }
 
 // writerOr returns w, or io.Discard when w is nil.
@@ -87,30 +80,4 @@ func loggerOr(l *slog.Logger) *slog.Logger {
 // out of the build container's user namespace).
 type Owner struct {
 	UID, GID int
-}
-
-// chown gives the paths to o; a nil Owner leaves them alone.
-func (o *Owner) chown(paths ...string) error {
-	if o == nil {
-		return nil
-	}
-	for _, p := range paths {
-		if err := os.Lchown(p, o.UID, o.GID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// removeScratch removes a phase's scratch dir, and the default scratch root
-// (<layers>/.kiln) when that is left empty; a scratch dir the caller chose
-// stays, as it may be a mount point.
-func removeScratch(p Paths, phaseDir Dir) error {
-	if err := os.RemoveAll(phaseDir.Host); err != nil {
-		return err
-	}
-	if p.Scratch.Host == "" {
-		_ = os.Remove(filepath.Dir(phaseDir.Host)) // fails harmlessly while it is not empty
-	}
-	return nil
 }

@@ -171,9 +171,134 @@ echo "attack: waiting for SIGTERM"; sleep 1000`,
 		name: "a launch layer directory is a symlink to a host directory",
 		build: `ln -s "$VICTIM/evil" "$1/evil"
 printf '[types]\nlaunch = true\n' > "$1/evil.toml"`,
-		code: 62, says: []string{"hostile/attacker:evil"},
+		code: 52, says: []string{"hostile/attacker", "/layers/hostile_attacker/evil", "symbolic link"},
+	},
+
+	// kiln's bookkeeping. It once lived in /layers/.kiln, where kiln then
+	// deleted <target>/detect and <target>/build and created and chowned
+	// <target>/<buildpack>: it is now a mount of kiln's own (/tmp/kiln),
+	// used through directory handles.
+	{
+		name:   "detect replaces /layers/.kiln with a symlink to a host dir",
+		detect: `mv /layers/.kiln /layers/.kiln-old 2>/dev/null || true; ln -s "$VICTIM" /layers/.kiln`,
+	},
+	{
+		name:  "build replaces /layers/.kiln with a symlink to a host dir",
+		build: `rm -rf /layers/.kiln; ln -s "$VICTIM" /layers/.kiln`,
+	},
+	{
+		name: "detect and build replace the scratch dirs with symlinks to a host dir",
+		// As root the scratch root is kiln's (0755): the renames fail; rootless
+		// they succeed, and handles keep kiln in its own directories.
+		detect: `mv "$(dirname "$(dirname "$2")")" /tmp/kiln/old-detect 2>/dev/null && ln -s "$VICTIM" /tmp/kiln/detect || true
+mv "$(dirname "$2")" /tmp/kiln/old-plan 2>/dev/null && ln -s "$VICTIM" "$(dirname "$2")" || true`,
+		build: `mv "$(dirname "$3")" /tmp/kiln/old-plan 2>/dev/null && ln -s "$VICTIM" "$(dirname "$3")" || true
+mv /tmp/kiln/build /tmp/kiln/old-build 2>/dev/null && ln -s "$VICTIM" /tmp/kiln/build || true`,
+	},
+
+	// The buildpack's own layers dir replaced by a symlink to a host dir:
+	// kiln read that dir's launch.toml, store.toml and <layer>.toml, whose
+	// labels and commands reached the image.
+	{
+		name:  "build replaces /layers/<id> with a symlink to a host dir",
+		build: `cd /layers && mv hostile_attacker moved && ln -s "$VICTIM" hostile_attacker`,
+		code:  52, says: []string{"hostile/attacker", "/layers/hostile_attacker", "symbolic link"},
+	},
+	{
+		name:  "launch.toml is a symlink to a host file",
+		build: `ln -s "$VICTIM/launch.toml" "$1/launch.toml"`,
+		code:  52, says: []string{"hostile/attacker", "/layers/hostile_attacker/launch.toml", "symbolic link"},
+	},
+	{
+		name:  "<layer>.toml is a symlink to a host file",
+		build: `mkdir "$1/evil"; ln -s "$VICTIM/evil.toml" "$1/evil.toml"`,
+		code:  52, says: []string{"hostile/attacker", "/layers/hostile_attacker/evil.toml", "symbolic link"},
+	},
+	{
+		name: "an earlier buildpack plants a symlink where a later one's layers dir goes",
+		group: []hostileBuildpack{
+			{id: "hostile/attacker", build: `ln -s "$VICTIM" /layers/hostile_victim`},
+			{id: "hostile/victim"},
+		},
+		code: 52, says: []string{"hostile/victim", "/layers/hostile_victim", "symbolic link"},
+	},
+	{
+		name:  "/layers/sbom and /layers/config are symlinks to a host dir",
+		build: `ln -s "$VICTIM" /layers/config; ln -s "$VICTIM" /layers/sbom`,
+		code:  52, says: []string{"/layers/config", "symbolic link"},
+	},
+
+	// FIFOs where kiln reads TOML hung kiln for ever (and it then ignored
+	// SIGTERM): files are opened O_NONBLOCK and must be regular.
+	{
+		name:     "launch.toml is a FIFO",
+		build:    `mkfifo "$1/launch.toml"`,
+		deadline: 30 * time.Second,
+		code:     52, says: []string{"hostile/attacker", "/layers/hostile_attacker/launch.toml", "named pipe"},
+	},
+	{
+		name:     "<layer>.toml is a FIFO",
+		build:    `mkfifo "$1/evil.toml"`,
+		deadline: 30 * time.Second,
+		code:     52, says: []string{"hostile/attacker", "/layers/hostile_attacker/evil.toml", "named pipe"},
+	},
+	{
+		name:     "store.toml and build.toml are FIFOs",
+		build:    `mkfifo "$1/store.toml" "$1/build.toml"`,
+		deadline: 30 * time.Second,
+		code:     52, says: []string{"hostile/attacker", "/layers/hostile_attacker/build.toml", "named pipe"},
+	},
+	{
+		name:     "the detect plan file is a FIFO",
+		detect:   `rm -f "$2"; mkfifo "$2"`,
+		deadline: 30 * time.Second,
+		code:     21, says: []string{"hostile/attacker", "plan.toml", "named pipe"},
+	},
+	{
+		name:     "an env file of a build layer is a FIFO",
+		group:    []hostileBuildpack{{id: "hostile/attacker", build: buildLayer + `mkfifo "$1/tools/env.build/X.override"`}, {id: "hostile/next"}},
+		deadline: 30 * time.Second,
+		code:     52, says: []string{"hostile/attacker", "/layers/hostile_attacker/tools/env.build/X.override", "named pipe"},
+	},
+
+	// Layer names: "..toml" and "...toml" made layers "." and "..";
+	// layer ".." exported all of /layers, another buildpack's build-only
+	// secret included.
+	{
+		name:  "a ..toml file names a layer \".\"",
+		build: `printf '[types]\nlaunch = true\n' > "$1/..toml"`,
+		code:  52, says: []string{"hostile/attacker", "/layers/hostile_attacker/..toml", "not a layer name"},
+	},
+	{
+		name: "a ...toml file names a layer \"..\" to export another buildpack's build-only secret",
+		group: []hostileBuildpack{
+			{id: "hostile/holder", build: `mkdir -p "$1/secret"; echo "build-only $KILN_ATTACK_MARK" > "$1/secret/key"
+printf '[types]\nbuild = true\n' > "$1/secret.toml"`},
+			{id: "hostile/attacker", build: `printf '[types]\nlaunch = true\n' > "$1/...toml"`},
+		},
+		code: 52, says: []string{"hostile/attacker", "/layers/hostile_attacker/...toml", "not a layer name"},
+	},
+
+	// Env directories: a subdirectory in env.build/ silently dropped every
+	// later variable. It is skipped (with a warning) and the rest applies.
+	{
+		name: "a subdirectory inside env.build/ does not drop later variables",
+		group: []hostileBuildpack{
+			{id: "hostile/attacker", build: buildLayer + `printf a > "$1/tools/env.build/A.override"
+mkdir "$1/tools/env.build/B"
+printf c > "$1/tools/env.build/C.override"`},
+			{id: "hostile/checker", build: `[ "$A" = a ] && [ "$C" = c ] || { echo "A=$A C=$C: variables dropped"; exit 1; }`},
+		},
+		args: []string{"--verbose"},
+		says: []string{"skipping a directory in an env dir", "/layers/hostile_attacker/tools/env.build/B"},
 	},
 }
+
+// buildLayer is shell for bin/build making a build=true layer "tools" with
+// an env.build/ dir.
+const buildLayer = `mkdir -p "$1/tools/env.build"
+printf '[types]\nbuild = true\n' > "$1/tools.toml"
+`
 
 func TestAttacks(t *testing.T) {
 	e := newBuildEnv(t)

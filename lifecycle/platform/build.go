@@ -26,6 +26,10 @@ const (
 	layersPath     = "/layers"
 	platformPath   = "/platform"
 	buildpacksPath = "/cnb/buildpacks"
+	// scratchPath is where buildpacks find the plan files kiln gives them
+	// (the lifecycle's are in /tmp too): kiln's own directory, mounted, so
+	// that no buildpack can rename it (it is no longer in /layers).
+	scratchPath = "/tmp/kiln"
 )
 
 // BuildRequest is one build: an app, the buildpacks and stack to build it
@@ -190,7 +194,7 @@ type building struct {
 
 // buildDirs are the host directories of a build, under WorkDir.
 type buildDirs struct {
-	app, layers, platform, buildpacks, buildConfig string
+	app, layers, platform, buildpacks, buildConfig, scratch string
 }
 
 // prepare resolves the builder, lays out the buildpacks, reads the stack
@@ -231,8 +235,9 @@ func (b *building) layOutDirs() error {
 		platform:    filepath.Join(w, "platform"),
 		buildpacks:  filepath.Join(w, "buildpacks"),
 		buildConfig: filepath.Join(w, "build-config"),
+		scratch:     filepath.Join(w, "scratch"),
 	}
-	for _, d := range []string{b.dirs.layers, filepath.Join(b.dirs.platform, "env"), b.dirs.buildpacks} {
+	for _, d := range []string{b.dirs.layers, filepath.Join(b.dirs.platform, "env"), b.dirs.buildpacks, b.dirs.scratch} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -261,6 +266,7 @@ func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error)
 		{Source: b.dirs.layers, Destination: layersPath},
 		{Source: b.dirs.platform, Destination: platformPath, ReadOnly: true},
 		{Source: b.dirs.buildpacks, Destination: buildpacksPath, ReadOnly: true},
+		{Source: b.dirs.scratch, Destination: scratchPath},
 	}
 	if b.req.InPlace != nil {
 		mounts = b.inPlaceMounts()

@@ -110,8 +110,9 @@ func (b *building) inPlaceDirs() error {
 		return fmt.Errorf("%w: the app %s and the layers directory %s must not contain one another", ErrInPlace, app, layers)
 	}
 	b.dirs = buildDirs{app: app, layers: layers, platform: platform,
-		buildpacks: distribution.BuildpacksPath, buildConfig: filepath.Join(w, "build-config")}
-	return nil
+		buildpacks: distribution.BuildpacksPath, buildConfig: filepath.Join(w, "build-config"),
+		scratch: filepath.Join(w, "scratch")}
+	return os.MkdirAll(b.dirs.scratch, 0o755)
 }
 
 // inPlaceInputs reads the builder from the root filesystem.
@@ -175,6 +176,7 @@ func (b *building) prepareInPlace() error {
 		App:        lifecycle.SameDir(b.dirs.app),
 		Platform:   lifecycle.SameDir(b.dirs.platform),
 		Buildpacks: lifecycle.SameDir(b.dirs.buildpacks),
+		Scratch:    lifecycle.SameDir(b.dirs.scratch),
 	}
 	env := append(b.projectEnv(), b.req.Env...)
 	if b.req.InPlace.PlatformDir != "" && len(env) > 0 {
@@ -196,6 +198,7 @@ func (b *building) inPlaceMounts() []Mount {
 		{Source: b.dirs.app, Destination: b.dirs.app},
 		{Source: b.dirs.layers, Destination: b.dirs.layers},
 		{Source: b.dirs.platform, Destination: b.dirs.platform, ReadOnly: true},
+		{Source: b.dirs.scratch, Destination: b.dirs.scratch},
 	}
 }
 

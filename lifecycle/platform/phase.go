@@ -215,6 +215,9 @@ func (p *phasing) restorePhase(ctx context.Context) error {
 	if err := p.quietAnalyze(ctx); err != nil {
 		return err
 	}
+	// The restorer writes below the layers directory's handle: it needs
+	// the directory itself, not a path relative to the working directory.
+	p.paths = lifecycle.Paths{Layers: lifecycle.SameDir(p.dirs.layers), App: lifecycle.SameDir(p.dirs.app)}
 	return p.restore(ctx)
 }
 

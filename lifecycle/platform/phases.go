@@ -49,6 +49,7 @@ func (b *building) prepareDirs(ctx context.Context) error {
 		App:        lifecycle.Dir{Host: b.dirs.app, Container: workspacePath},
 		Platform:   lifecycle.Dir{Host: b.dirs.platform, Container: platformPath},
 		Buildpacks: lifecycle.Dir{Host: b.dirs.buildpacks, Container: buildpacksPath},
+		Scratch:    lifecycle.Dir{Host: b.dirs.scratch, Container: scratchPath},
 	}
 	if err := b.writeBuildConfig(); err != nil {
 		return err
