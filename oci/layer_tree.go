@@ -50,35 +50,41 @@ type TreeWalker struct {
 // src's last component is not followed: a symlink (or a file) there is the
 // tree's only entry.
 func (t *TreeWalker) Walk(ctx context.Context, src, dst string, uid, gid int, sink TreeSink) error {
-	d, err := beneath.Open(src, "")
-	if errors.Is(err, beneath.ErrNotDir) || errors.Is(err, beneath.ErrSymlink) {
-		return t.walkFile(src, dst, uid, gid, sink)
-	} else if err != nil {
-		return err
-	}
-	defer d.Close()
-	return t.WalkAt(ctx, d, dst, uid, gid, sink)
-}
-
-// walkFile walks a tree whose root src is not a directory.
-func (t *TreeWalker) walkFile(src, dst string, uid, gid int, sink TreeSink) error {
-	if dst == "" || dst == "/" {
-		return nil // no entry for the root of a layer
-	}
-	root, err := cleanEntryName(dst)
-	if err != nil {
-		return err
-	}
 	abs, err := filepath.Abs(src)
 	if err != nil {
 		return err
+	}
+	if abs == "/" {
+		d, err := beneath.Open(abs, "")
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return t.WalkAt(ctx, d, dst, uid, gid, sink)
 	}
 	parent, err := beneath.Open(filepath.Dir(abs), "")
 	if err != nil {
 		return err
 	}
 	defer parent.Close()
-	fi, err := parent.Lstat(filepath.Base(abs))
+	base := filepath.Base(abs)
+	fi, err := parent.Lstat(base)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		d, err := parent.OpenDir(base)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return t.WalkAt(ctx, d, dst, uid, gid, sink)
+	}
+	// A symlink or a file: the tree's only entry.
+	if dst == "" || dst == "/" {
+		return nil // no entry for the root of a layer
+	}
+	root, err := cleanEntryName(dst)
 	if err != nil {
 		return err
 	}

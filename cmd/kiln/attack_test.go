@@ -292,7 +292,33 @@ printf c > "$1/tools/env.build/C.override"`},
 		args: []string{"--verbose"},
 		says: []string{"skipping a directory in an env dir", "/layers/hostile_attacker/tools/env.build/B"},
 	},
+
+	// Restore: the second build gets the first one's cache back, through
+	// handles, whatever detect planted in /layers before the restore.
+	{
+		name:   "detect replaces /layers/<id> with a symlink to a host dir before the restore",
+		passes: 2, build: cacheLayer,
+		detect: `if [ "$KILN_ATTACK_PASS" = 2 ]; then ln -s "$VICTIM" /layers/hostile_attacker; fi`,
+		code:   1, says: []string{"hostile/attacker", "/layers/hostile_attacker", "symbolic link"},
+	},
+	{
+		name:   "detect plants a symlink to a host dir where a cached layer is restored",
+		passes: 2, build: cacheLayer,
+		detect: `if [ "$KILN_ATTACK_PASS" = 2 ]; then mkdir -p /layers/hostile_attacker; ln -s "$VICTIM" /layers/hostile_attacker/cached; fi`,
+		says:   []string{`Restoring data for "hostile/attacker:cached" from cache`},
+	},
+	{
+		name:   "a cached layer holds symlinks to host files and dirs",
+		passes: 2, build: cacheLayer + `ln -sfn "$SECRET" "$1/cached/secret"; ln -sfn "$VICTIM" "$1/cached/victim"`,
+		says:   []string{`Restoring data for "hostile/attacker:cached" from cache`},
+	},
 }
+
+// cacheLayer is shell for bin/build making a cache=true launch layer
+// "cached".
+const cacheLayer = `mkdir -p "$1/cached"; echo data > "$1/cached/data"
+printf '[types]\ncache = true\nlaunch = true\n' > "$1/cached.toml"
+`
 
 // buildLayer is shell for bin/build making a build=true layer "tools" with
 // an env.build/ dir.

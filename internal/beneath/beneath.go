@@ -58,18 +58,14 @@ type Dir struct {
 }
 
 // Open opens the directory at path, a path the caller trusts (kiln's own
-// work directory, say); its last component must not be a symbolic link.
-// name is how errors name the directory (its container path, say); ""
-// means path.
+// work directory, a mount point, a directory the user named), following
+// any symlinks in it as a path; only names below it are untrusted. name is
+// how errors name the directory (its container path, say); "" means path.
 func Open(p, name string) (*Dir, error) {
 	if name == "" {
 		name = p
 	}
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	var st unix.Stat_t
-	if errors.Is(err, unix.ENOTDIR) && unix.Lstat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		err = unix.ELOOP
-	}
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: dirErr(err)}
 	}

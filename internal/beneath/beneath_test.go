@@ -158,10 +158,13 @@ func TestOpenDir(t *testing.T) {
 	})
 }
 
-func TestOpenRefusesSymlinkRoot(t *testing.T) {
+// TestOpenFollowsRoot: the root is the caller's trusted path, symlinks
+// and all; only what is below it is resolved without following.
+func TestOpenFollowsRoot(t *testing.T) {
 	root, _ := fixture(t)
-	if _, err := Open(filepath.Join(root, "link"), ""); !errors.Is(err, ErrSymlink) {
-		t.Errorf("Open of a symlink: %v, want ErrSymlink", err)
+	d := open(t, filepath.Join(root, "link"))
+	if b, err := d.ReadFile("secret", 100); err != nil || string(b) != "secret" {
+		t.Errorf("ReadFile below a symlinked root = %q, %v", b, err)
 	}
 }
 
@@ -232,27 +235,45 @@ func TestWrites(t *testing.T) {
 	})
 }
 
-// TestLchown changes the owner of a link, never of its target (as root).
+// TestLchown changes the owner of a link, never of its target: a dangling
+// link can be chowned (following it would fail), and as root the target
+// keeps its owner.
 func TestLchown(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Log("as a user, chown to another id is refused; the no-follow part is what root checks")
-		return
-	}
-	root, outside := fixture(t)
-	d := open(t, root)
-	if err := d.Lchown("a/abs", 1234, 1234); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(filepath.Join(outside, "secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := fi.Sys().(*syscall.Stat_t); st.Uid == 1234 {
-		t.Error("Lchown followed the link")
-	}
-	if err := d.Lchown("link/secret", 1234, 1234); !errors.Is(err, ErrSymlink) {
-		t.Errorf("Lchown(link/secret) = %v, want ErrSymlink", err)
-	}
+	eachResolver(t, func(t *testing.T) {
+		root, outside := fixture(t)
+		d := open(t, root)
+		if err := os.Symlink(filepath.Join(outside, "missing"), filepath.Join(root, "a", "dangling")); err != nil {
+			t.Fatal(err)
+		}
+		uid, gid := os.Getuid(), os.Getgid()
+		if os.Geteuid() == 0 {
+			uid, gid = 1234, 1234
+		}
+		for _, name := range []string{"a/dangling", "a/abs"} {
+			if err := d.Lchown(name, uid, gid); err != nil {
+				t.Errorf("Lchown(%s): %v", name, err)
+			}
+			fi, err := os.Lstat(filepath.Join(root, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != uid || int(st.Gid) != gid {
+				t.Errorf("%s is owned by %d:%d, want %d:%d", name, st.Uid, st.Gid, uid, gid)
+			}
+		}
+		if os.Geteuid() == 0 {
+			fi, err := os.Stat(filepath.Join(outside, "secret"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); st.Uid == 1234 {
+				t.Error("Lchown followed the link")
+			}
+		}
+		if err := d.Lchown("link/secret", uid, gid); !errors.Is(err, ErrSymlink) {
+			t.Errorf("Lchown(link/secret) = %v, want ErrSymlink", err)
+		}
+	})
 }
 
 // TestSwapRace swaps a directory of the tree with a symlink to a host
