@@ -365,6 +365,7 @@ func TestBuiltImageRunsInRunc(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec["process"].(map[string]any)["terminal"] = false
+	runcUser(spec)
 	if raw, err = json.Marshal(spec); err != nil {
 		t.Fatal(err)
 	}
@@ -382,6 +383,24 @@ func TestBuiltImageRunsInRunc(t *testing.T) {
 	if got, want := string(out), "app: tool says hi args=default-arg\n"; got != want {
 		t.Errorf("runc run printed %q, want %q", got, want)
 	}
+}
+
+// runcUser fits the process user of a umoci bundle to what runc can run.
+// As root the image's own user stays (kiln's run images run as the CNB
+// user). Rootless, umoci's bundle maps one id only, the invoking user as
+// container uid 0, and every file of the unpacked image is that user's: the
+// process runs as 0, since runc cannot switch to an unmapped uid such as
+// the CNB user's.
+func runcUser(spec map[string]any) {
+	if !testutil.Rootless() {
+		return
+	}
+	user, _ := spec["process"].(map[string]any)["user"].(map[string]any)
+	if user == nil {
+		return
+	}
+	user["uid"], user["gid"] = 0, 0
+	delete(user, "additionalGids")
 }
 
 // TestBuildProjectDescriptor builds with a project.toml (schema 0.2) that

@@ -419,6 +419,7 @@ func runWebappInRunc(t *testing.T, work string) {
 	proc := spec["process"].(map[string]any)
 	proc["terminal"] = false
 	proc["env"] = append(proc["env"].([]any), "PORT="+port, "HOST=127.0.0.1")
+	runcUser(spec)
 	// The host's network, as kiln run's default: the port is reachable.
 	linux := spec["linux"].(map[string]any)
 	var nss []any
