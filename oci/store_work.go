@@ -144,6 +144,21 @@ func (s *Store) NewWorkDir(prefix string) (string, error) {
 	return d, nil
 }
 
+// Discard moves the tree at path, inside the store, into the store's
+// trash with one rename; Reclaim (the next kiln build, or Prune) removes
+// it. For trees a caller no longer needs, so that no tree is deleted on a
+// build's critical path. A missing path is not an error.
+func (s *Store) Discard(path string) error {
+	rel, err := filepath.Rel(s.dir, path)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
+		return fmt.Errorf("discarding %s: not inside store %s", path, s.dir)
+	}
+	if err := s.toTrash(path); err != nil {
+		return fmt.Errorf("discarding %s: %w", path, err)
+	}
+	return nil
+}
+
 // liveLease is a lease some process holds.
 type liveLease struct {
 	id    string

@@ -166,3 +166,33 @@ func TestReclaimCancelled(t *testing.T) {
 		}
 	}
 }
+
+func TestDiscard(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tree := filepath.Join(dir, "lifecycle", "trees", "k", "abc")
+	fill(t, tree)
+	if err := s.Discard(tree); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(tree); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Discard left %s: %v", tree, err)
+	}
+	if err := s.Discard(tree); err != nil {
+		t.Errorf("discarding a missing tree: %v", err)
+	}
+	if err := s.Discard(t.TempDir()); err == nil {
+		t.Error("Discard took a tree outside the store")
+	}
+	if err := s.Reclaim(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	trash, _ := filepath.Glob(filepath.Join(dir, workDir, ".*-*"))
+	if len(trash) != 0 {
+		t.Errorf("Reclaim left %v", trash)
+	}
+}
