@@ -30,6 +30,9 @@ type layoutDir struct {
 	// verify: blobs already present are named only after reusable has
 	// checked them (output layouts); the store trusts what it wrote.
 	verify bool
+	// memo, with verify, remembers the blobs checked or written by their
+	// fstat, so that a blob unchanged since is not hashed again.
+	memo   *Store
 	logger *slog.Logger // nil: discard
 }
 
@@ -107,6 +110,9 @@ func (l *layoutDir) reusable(h v1.Hash, size int64) (bool, error) {
 		l.replacing(h, fmt.Sprintf("is %d bytes, not %d", fi.Size(), size))
 		return false, nil
 	}
+	if l.memo != nil && l.memo.wasVerified(l.dir, h, f) {
+		return true, nil
+	}
 	hasher := sha256.New()
 	if _, err := io.Copy(hasher, f); err != nil {
 		return false, fmt.Errorf("checking blob %s: %w", h, err)
@@ -114,6 +120,9 @@ func (l *layoutDir) reusable(h v1.Hash, size int64) (bool, error) {
 	if got := sumOf(hasher); got != h {
 		l.replacing(h, "hashes to "+got.String())
 		return false, nil
+	}
+	if l.memo != nil {
+		l.memo.rememberVerified(l.dir, h, f)
 	}
 	return true, nil
 }
@@ -168,13 +177,19 @@ func (l *layoutDir) writeBlob(h v1.Hash, r io.Reader, source string) error {
 		tmp.Close()
 		return fmt.Errorf("writing blob %s: %w", h, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing blob %s: %w", h, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
 		return fmt.Errorf("writing blob %s: %w", h, err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing blob %s: %w", h, err)
+	}
+	if l.verify && l.memo != nil {
+		// The file written, by its descriptor, whatever the path names now.
+		l.memo.rememberVerified(l.dir, h, tmp)
+	}
+	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing blob %s: %w", h, err)
 	}
 	return nil

@@ -128,7 +128,7 @@ func (s *Store) prune(ctx context.Context, opts PruneOptions, r *PruneReport) er
 	if err != nil {
 		return err
 	}
-	trees, err := s.treeUnits(ctx, opts.Caches, sizes)
+	trees, err := s.treeUnits(ctx, withOwnCaches(opts.Caches), sizes)
 	if err != nil {
 		return err
 	}

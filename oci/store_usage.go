@@ -69,8 +69,9 @@ func (s *Store) usage(ctx context.Context, caches []string, sizes *treeSizes, wo
 		k.Entries++
 	}
 	counted[blobs] = true
+	caches = withOwnCaches(caches)
 	memo := filepath.Join(s.dir, "memo")
-	n, err := sizes.walk(ctx, memo, nil)
+	n, err := sizes.walk(ctx, memo, map[string]bool{filepath.Join(s.dir, filepath.FromSlash(verifiedCache)): true})
 	if err != nil {
 		return Usage{}, err
 	}
@@ -238,4 +239,13 @@ func (t *treeSizes) walk(ctx context.Context, root string, skip map[string]bool)
 		return nil
 	})
 	return n, err
+}
+
+// verifiedCache is where the store remembers verified blobs of output
+// layouts (store_verified.go): a cache of its own, pruned like the
+// callers' caches.
+const verifiedCache = "memo/verified"
+
+func withOwnCaches(caches []string) []string {
+	return append(caches[:len(caches):len(caches)], verifiedCache)
 }

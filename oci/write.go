@@ -54,6 +54,9 @@ func writeLayout(ctx context.Context, ref Reference, img v1.Image, o *options) (
 	// named only once verified. The store's own layout (the default cache
 	// is a tag in it) is kiln's alone and verified on the way in.
 	l.verify = o.store == nil || !sameDir(o.store.dir, ref.Path)
+	if l.verify {
+		l.memo = o.store // nil without a store: every blob hashed
+	}
 	l.logger = o.logger
 	// A blob found in the layout may be pruned before the index names it
 	// (the layout is the store's own): setRef notices, and the blobs are
