@@ -429,6 +429,7 @@ func runWebappInRunc(t *testing.T, work string) {
 		}
 	}
 	linux["namespaces"] = nss
+	runcUser(spec)
 	if raw, err = json.Marshal(spec); err != nil {
 		t.Fatal(err)
 	}
