@@ -96,6 +96,16 @@ func (u *unpacker) parent(dirRel string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Only a last component can be a whiteout. A directory of that name,
+	// by the entry's name or where a symlink on the way leads, would be
+	// read back as a whiteout by whoever unpacks a layer of the tree.
+	if rel, err := filepath.Rel(u.root, p); err == nil {
+		for _, c := range strings.Split(rel, string(filepath.Separator)) {
+			if strings.HasPrefix(c, whiteoutPrefix) {
+				return "", fmt.Errorf("a whiteout name as a directory (%s): %w", rel, ErrUnsupportedEntry)
+			}
+		}
+	}
 	err = os.MkdirAll(p, 0o755)
 	if err != nil && u.opts.Rootless && errors.Is(err, fs.ErrPermission) {
 		if err = u.openWay(dirRel); err == nil {
@@ -371,18 +381,19 @@ func (u *unpacker) chown(target string, hdr *tar.Header) error {
 }
 
 // mode turns a tar mode into an fs.FileMode, dropping setuid, setgid and
-// sticky when rootless, and setuid and setgid of non-directories when the
-// tree is shared.
+// sticky when rootless, and setuid and the setgid of non-directories when
+// the tree is shared.
 func (u *unpacker) mode(hdr *tar.Header) fs.FileMode {
 	m := fs.FileMode(hdr.Mode) & fs.ModePerm
 	if u.opts.Rootless {
 		return m
 	}
-	strip := u.opts.Shared && hdr.Typeflag != tar.TypeDir
-	if hdr.Mode&0o4000 != 0 && !strip {
+	// Shared: no setuid at all (on a directory it means nothing), and no
+	// setgid but the directories' (new files take the directory's group).
+	if hdr.Mode&0o4000 != 0 && !u.opts.Shared {
 		m |= fs.ModeSetuid
 	}
-	if hdr.Mode&0o2000 != 0 && !strip {
+	if hdr.Mode&0o2000 != 0 && (!u.opts.Shared || hdr.Typeflag == tar.TypeDir) {
 		m |= fs.ModeSetgid
 	}
 	if hdr.Mode&0o1000 != 0 {

@@ -18,28 +18,72 @@ import (
 // beside it or beside root.
 func TestUnpackHostile(t *testing.T) {
 	const canary = "canary"
-	// contained returns a check that the listed paths exist inside root
-	// (as the given listTree lines).
-	contained := func(want ...string) func(*testing.T, string) {
-		return func(t *testing.T, root string) {
-			t.Helper()
-			got := map[string]bool{}
-			for _, l := range listTree(t, root) {
-				got[l] = true
+	for _, tc := range hostileCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			base := t.TempDir()
+			root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
+			writeFile(t, filepath.Join(outside, "canary"), canary, 0o644)
+			if err := os.Mkdir(root, 0o755); err != nil {
+				t.Fatal(err)
 			}
-			for _, w := range want {
-				if !got[w] {
-					t.Errorf("missing %q in root; root holds:\n%v", w, listTree(t, root))
-				}
+			var tars [][]byte
+			for _, l := range tc.layers(outside) {
+				tars = append(tars, tarOf(t, l...))
+			}
+			err := unpackTars(root, UnpackOptions{Rootless: testutil.Rootless()}, tars...)
+			switch {
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			case tc.wantErr == nil && err != nil:
+				t.Errorf("err = %v, want a contained result", err)
+			case tc.wantErr == nil:
+				tc.check(t, root)
+			}
+			if got := readFile(t, filepath.Join(outside, "canary")); got != canary {
+				t.Errorf("canary outside changed to %q", got)
+			}
+			if diff := cmp.Diff([]string{"canary -rw-r--r-- canary"}, listTree(t, outside)); diff != "" {
+				t.Errorf("outside changed (-want +got):\n%s", diff)
+			}
+			names, err := os.ReadDir(base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(names) != 2 {
+				t.Errorf("base holds %d entries, want outside and root only", len(names))
+			}
+		})
+	}
+}
+
+// hostileCase is a tar built to escape the target directory root, whose
+// sibling outside holds a canary (FuzzUnpack seeds its corpus with them).
+type hostileCase struct {
+	name    string
+	layers  func(outside string) [][]tentry
+	wantErr error                    // nil: the unpack succeeds, contained
+	check   func(*testing.T, string) // on root, when the unpack succeeds
+}
+
+// contained returns a check that the listed paths exist inside root (as
+// the given listTree lines).
+func contained(want ...string) func(*testing.T, string) {
+	return func(t *testing.T, root string) {
+		t.Helper()
+		got := map[string]bool{}
+		for _, l := range listTree(t, root) {
+			got[l] = true
+		}
+		for _, w := range want {
+			if !got[w] {
+				t.Errorf("missing %q in root; root holds:\n%v", w, listTree(t, root))
 			}
 		}
 	}
-	tests := []struct {
-		name    string
-		layers  func(outside string) [][]tentry
-		wantErr error                    // nil: the unpack succeeds, contained
-		check   func(*testing.T, string) // on root, when the unpack succeeds
-	}{{
+}
+
+func hostileCases() []hostileCase {
+	return []hostileCase{{
 		name:    "dotdot name",
 		layers:  func(string) [][]tentry { return [][]tentry{{tfile("../outside/evil", "x")}} },
 		wantErr: ErrUnsafePath,
@@ -135,41 +179,15 @@ func TestUnpackHostile(t *testing.T) {
 			return [][]tentry{{tsym("a", outside)}, {tdir("a"), tfile("a/canary", "pwned")}}
 		},
 		check: contained("a/ rwxr-xr-x", "a/canary -rw-r--r-- pwned"),
+	}, {
+		// Made here, .wh.x would read back as a whiteout from a layer of
+		// the tree (found by FuzzUnpackEntries).
+		name:    "a whiteout name as a parent directory",
+		layers:  func(string) [][]tentry { return [][]tentry{{tfile(".wh.x/f", "x")}} },
+		wantErr: ErrUnsupportedEntry,
+	}, {
+		name:    "a parent symlinked to a whiteout name",
+		layers:  func(string) [][]tentry { return [][]tentry{{tsym("a", ".wh."), tfile("a/b", "x")}} },
+		wantErr: ErrUnsupportedEntry,
 	}}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			base := t.TempDir()
-			root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
-			writeFile(t, filepath.Join(outside, "canary"), canary, 0o644)
-			if err := os.Mkdir(root, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			var tars [][]byte
-			for _, l := range tc.layers(outside) {
-				tars = append(tars, tarOf(t, l...))
-			}
-			err := unpackTars(root, UnpackOptions{Rootless: testutil.Rootless()}, tars...)
-			switch {
-			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
-				t.Errorf("err = %v, want %v", err, tc.wantErr)
-			case tc.wantErr == nil && err != nil:
-				t.Errorf("err = %v, want a contained result", err)
-			case tc.wantErr == nil:
-				tc.check(t, root)
-			}
-			if got := readFile(t, filepath.Join(outside, "canary")); got != canary {
-				t.Errorf("canary outside changed to %q", got)
-			}
-			if diff := cmp.Diff([]string{"canary -rw-r--r-- canary"}, listTree(t, outside)); diff != "" {
-				t.Errorf("outside changed (-want +got):\n%s", diff)
-			}
-			names, err := os.ReadDir(base)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(names) != 2 {
-				t.Errorf("base holds %d entries, want outside and root only", len(names))
-			}
-		})
-	}
 }
