@@ -9,7 +9,7 @@ TAGS     ?= netgo osusergo seccomp
 LDFLAGS  := -s -w -extldflags=-static
 export CGO_ENABLED := 1
 
-.PHONY: all build install deps test test-root test-rootless bench demo image clean
+.PHONY: all build install deps test test-root test-rootless bench fuzz demo image clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: deps
 
 bench: deps
 	@./hack/bench.sh
+
+# Every go test -fuzz target for FUZZTIME each (default 60s); see hack/fuzz.sh.
+# make test runs their seed corpora only.
+fuzz:
+	@./hack/fuzz.sh
 
 demo:
 	@./hack/demo.sh
