@@ -310,7 +310,7 @@ printf c > "$1/tools/env.build/C.override"`},
 	{
 		name:   "a cached layer holds symlinks to host files and dirs",
 		passes: 2, build: cacheLayer + `ln -sfn "$SECRET" "$1/cached/secret"; ln -sfn "$VICTIM" "$1/cached/victim"`,
-		says:   []string{`Restoring data for "hostile/attacker:cached" from cache`},
+		says: []string{`Restoring data for "hostile/attacker:cached" from cache`},
 	},
 }
 

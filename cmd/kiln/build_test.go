@@ -460,12 +460,3 @@ func init() {
 		return p, nil
 	}
 }
-
-// runcUser makes a umoci bundle's process runnable by rootless runc, which
-// maps only the invoking user (as uid 0): the image's user (the CNB user,
-// 1000:1000, issue #14) exists in the container only when runc runs as root.
-func runcUser(spec map[string]any) {
-	if testutil.Rootless() {
-		spec["process"].(map[string]any)["user"] = map[string]any{"uid": 0, "gid": 0}
-	}
-}
