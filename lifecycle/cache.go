@@ -64,6 +64,11 @@ type Cache struct {
 	// Trees, when set, is a directory on the build's file system where
 	// the cached layers are also kept unpacked (see KeepTrees).
 	Trees string
+	// Discard, when set, moves a tree of Trees that is no longer needed
+	// out of the way (oci.Store.Discard: one rename into the store's
+	// trash, removed later off the build's critical path); nil removes it
+	// at once.
+	Discard func(path string) error
 }
 
 // String names the cache for messages.

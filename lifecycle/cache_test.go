@@ -117,39 +117,66 @@ func TestCacheTrees(t *testing.T) {
 	}
 	dst := filepath.Join(root, "restored")
 	rootDir := openTestTree(t, root)
-	if !takeTree(c.Trees, sha, rootDir, "restored") {
+	if !takeTree(c.Trees, sha, rootDir, "restored", nil) {
 		t.Fatal("the kept tree was not taken")
 	}
 	if got := readFile(t, filepath.Join(dst, "lib", "x")); got != "x" {
 		t.Errorf("restored content %q", got)
 	}
-	if takeTree(c.Trees, sha, rootDir, "again") {
+	if takeTree(c.Trees, sha, rootDir, "again", nil) {
 		t.Error("a tree was taken twice")
 	}
 
-	// Kept again, then touched: not taken, and removed.
-	if err := os.Rename(dst, filepath.Join(layers.Host, "acme_node", "deps")); err != nil {
-		t.Fatal(err)
+	// Kept again, then its top changed, or another directory put in its
+	// place: not taken, and discarded.
+	var discarded []string
+	c.Discard = func(p string) error {
+		discarded = append(discarded, filepath.Base(p))
+		return os.Rename(p, filepath.Join(root, "trash-"+filepath.Base(p)))
 	}
-	if err := c.KeepTrees(layers, m); err != nil {
-		t.Fatal(err)
+	for _, change := range []func(tree string) error{
+		func(tree string) error { return os.WriteFile(filepath.Join(tree, "new"), nil, 0o644) },
+		func(tree string) error {
+			if err := os.Rename(tree, tree+".old"); err != nil {
+				return err
+			}
+			return os.Rename(tree+".old", tree) // same inode, new ctime
+		},
+		func(tree string) error {
+			if err := os.RemoveAll(tree); err != nil {
+				return err
+			}
+			return os.MkdirAll(filepath.Join(tree, "lib"), 0o755)
+		},
+	} {
+		put(t, filepath.Join(layers.Host, "acme_node", "deps", "lib", "x"), "x", 0o644)
+		if err := c.KeepTrees(layers, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := change(filepath.Join(c.Trees, "ab12cd34")); err != nil {
+			t.Fatal(err)
+		}
+		if takeTree(c.Trees, sha, rootDir, "touched", c.Discard) {
+			t.Error("a tree changed since it was kept was taken")
+		}
+		if _, err := os.Stat(filepath.Join(c.Trees, "ab12cd34")); !os.IsNotExist(err) {
+			t.Errorf("the changed tree is still kept: %v", err)
+		}
+		os.RemoveAll(filepath.Join(root, "trash-ab12cd34"))
 	}
-	if err := os.WriteFile(filepath.Join(c.Trees, "ab12cd34", "lib", "x"), []byte("y"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if takeTree(c.Trees, sha, rootDir, "touched") {
-		t.Error("a tree changed since it was kept was taken")
-	}
-	if _, err := os.Stat(filepath.Join(c.Trees, "ab12cd34")); !os.IsNotExist(err) {
-		t.Errorf("the touched tree is still kept: %v", err)
+	if len(discarded) != 3 {
+		t.Errorf("changed trees were discarded %d times through Cache.Discard, want 3", len(discarded))
 	}
 
-	// Trees the metadata no longer lists are pruned.
+	// Trees the metadata no longer lists are discarded.
 	put(t, filepath.Join(c.Trees, "0000", "f"), "old", 0o644)
 	if err := c.KeepTrees(layers, CacheMetadata{}); err != nil {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(c.Trees); len(entries) != 0 {
 		t.Errorf("trees left after pruning: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(root, "trash-0000", "f")); err != nil {
+		t.Errorf("a pruned tree did not go through Cache.Discard: %v", err)
 	}
 }

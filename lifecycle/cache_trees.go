@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -10,8 +9,8 @@ import (
 )
 
 // KeepTrees moves the directories of the layers m lists out of the layers
-// directory into c.Trees, one per diffID, and removes the trees m no longer
-// lists. The next build's restorer moves them back instead of unpacking the
+// directory into c.Trees, one per diffID, and discards the trees m no
+// longer lists (c.Discard). The next build's restorer moves them back instead of unpacking the
 // cached blobs; with the exporter's stat snapshots, an unchanged layer then
 // costs neither a read nor a write. c.Trees must be on the layers
 // directory's file system; "" keeps nothing. Call it after Write, when the
@@ -56,7 +55,7 @@ func (c *Cache) KeepTrees(layers Dir, m CacheMetadata) error {
 	}
 	for _, n := range names {
 		if !keep[strings.TrimSuffix(n, snapshotSuffix)] {
-			if err := trees.RemoveAll(n); err != nil {
+			if err := discardTree(trees, n, c.Discard); err != nil {
 				return fmt.Errorf("pruning cache trees: %w", err)
 			}
 		}
@@ -65,7 +64,7 @@ func (c *Cache) KeepTrees(layers Dir, m CacheMetadata) error {
 }
 
 // keepTree moves the layer directory rel below layers to hex in trees, with
-// its stat snapshot beside it.
+// its mark beside it.
 func keepTree(layers *beneath.Dir, rel string, trees *beneath.Dir, hex string) error {
 	if !isDirAt(layers, rel) {
 		return fmt.Errorf("%s is not a directory", layers.Path(rel))
@@ -73,32 +72,41 @@ func keepTree(layers *beneath.Dir, rel string, trees *beneath.Dir, hex string) e
 	if err := layers.Rename(rel, trees, hex); err != nil {
 		return err
 	}
-	snap, err := treeSnapshot(trees, hex)
+	mark, err := treeMark(trees, hex)
 	if err != nil {
 		return err
 	}
-	return trees.WriteFile(hex+snapshotSuffix, []byte(snap+"\n"), 0o644)
+	return trees.WriteFile(hex+snapshotSuffix, []byte(mark+"\n"), 0o644)
 }
 
-// snapshotSuffix names the file next to a kept tree that holds its stat
-// snapshot as KeepTrees left it.
+// snapshotSuffix names the file next to a kept tree that marks it as
+// KeepTrees left it.
 const snapshotSuffix = ".snapshot"
 
-// treeSnapshot is the stat snapshot of the kept tree name in trees.
-func treeSnapshot(trees *beneath.Dir, name string) (string, error) {
-	d, err := trees.OpenDir(name)
+// treeMark identifies the kept tree name in trees: the device, inode and
+// ctime of its root, which its move into place set. The tree is the very
+// directory the exporter just made the layer of, moved by rename into the
+// store, which is private to its owner and trusted as its blobs are; the
+// mark tells it from another directory put in its place, or one whose top
+// was changed, without walking it (the exporter walks the tree when it
+// comes back, and reads what its stat snapshot does not vouch for).
+func treeMark(trees *beneath.Dir, name string) (string, error) {
+	fi, err := trees.Lstat(name)
 	if err != nil {
 		return "", err
 	}
-	defer d.Close()
-	return statSnapshot(context.Background(), d, "", 0, 0)
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory", trees.Path(name))
+	}
+	st := fi.Stat()
+	return fmt.Sprintf("kiln-kept-tree-1 %d %d %d", uint64(st.Dev), st.Ino, st.Ctim.Nano()), nil
 }
 
 // takeTree moves the kept tree of diffID sha to name in the buildpack's
-// layers dir bp; false when there is none, when it is not exactly as
-// KeepTrees left it (a tree touched since is removed), or when it cannot
-// be moved: the blob is unpacked instead.
-func takeTree(treesDir, sha string, bp *beneath.Dir, name string) bool {
+// layers dir bp; false when there is none, when it is not as KeepTrees
+// left it (it is then discarded), or when it cannot be moved: the blob is
+// unpacked instead.
+func takeTree(treesDir, sha string, bp *beneath.Dir, name string, discard func(string) error) bool {
 	hex, ok := strings.CutPrefix(sha, "sha256:")
 	if treesDir == "" || !ok {
 		return false
@@ -112,15 +120,25 @@ func takeTree(treesDir, sha string, bp *beneath.Dir, name string) bool {
 		return false
 	}
 	want, err := trees.ReadFile(hex+snapshotSuffix, maxTOMLSize)
-	got, serr := treeSnapshot(trees, hex)
-	if err != nil || serr != nil || strings.TrimSpace(string(want)) != got {
-		trees.RemoveAll(hex)
+	got, merr := treeMark(trees, hex)
+	if err != nil || merr != nil || strings.TrimSpace(string(want)) != got {
+		discardTree(trees, hex, discard)
 		trees.Remove(hex + snapshotSuffix)
 		return false
 	}
 	trees.Remove(hex + snapshotSuffix)
-	if err := bp.RemoveAll(name); err != nil {
+	if err := bp.RemoveAll(name); err != nil { // nothing there in a fresh layers dir
 		return false
 	}
 	return trees.Rename(hex, bp, name) == nil
+}
+
+// discardTree moves the tree name in trees out of the way with discard
+// (into the store's trash, see Cache.Discard), or removes it when there is
+// none or it fails.
+func discardTree(trees *beneath.Dir, name string, discard func(string) error) error {
+	if discard != nil && discard(trees.Path(name)) == nil {
+		return nil
+	}
+	return trees.RemoveAll(name)
 }

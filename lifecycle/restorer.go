@@ -48,6 +48,8 @@ type Restorer struct {
 	// Trees is Cache.Trees: unpacked cached layers, moved into place
 	// instead of unpacking their blobs.
 	Trees string
+	// Discard is Cache.Discard, for kept trees found unusable.
+	Discard func(path string) error
 
 	Logger *slog.Logger
 	// Out receives pack-like lines ("Restoring data for …") and warnings.
@@ -252,7 +254,7 @@ func (s *restoring) unpack(ctx context.Context, bpDir layerDir, name, sha string
 	if img == nil {
 		return fmt.Errorf("no cache image")
 	}
-	if takeTree(s.r.Trees, sha, bpDir.dir, name) {
+	if takeTree(s.r.Trees, sha, bpDir.dir, name, s.r.Discard) {
 		return nil
 	}
 	h, err := v1.NewHash(sha)

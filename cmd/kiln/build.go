@@ -391,20 +391,21 @@ func buildCache(f *buildFlags, out oci.Reference, store *oci.Store, opts []oci.O
 		if err != nil {
 			return nil, err
 		}
-		return &lifecycle.Cache{Ref: ref, Options: opts, Trees: trees("kiln.cache-image/" + ref.String())}, nil
+		return &lifecycle.Cache{Ref: ref, Options: opts, Trees: trees("kiln.cache-image/" + ref.String()), Discard: store.Discard}, nil
 	case f.cacheDir != "":
 		abs, err := filepath.Abs(f.cacheDir)
 		if err != nil {
 			return nil, fmt.Errorf("--cache-dir: %w", err)
 		}
 		return &lifecycle.Cache{Ref: oci.Reference{Kind: oci.KindLayout, Path: f.cacheDir, Tag: "cache"}, Options: opts, Prune: true,
-			Trees: trees("kiln.cache-dir/" + abs)}, nil
+			Trees: trees("kiln.cache-dir/" + abs), Discard: store.Discard}, nil
 	}
 	key := cacheTagPrefix + out.String()
 	return &lifecycle.Cache{
 		Ref:     oci.Reference{Kind: oci.KindLayout, Path: store.Dir(), Tag: key},
 		Options: opts,
 		Trees:   trees(key),
+		Discard: store.Discard,
 	}, nil
 }
 

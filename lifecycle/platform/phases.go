@@ -326,7 +326,7 @@ func (b *building) restore(ctx context.Context) error {
 		Out:         b.out,
 	}
 	if b.req.Cache != nil {
-		r.Trees = b.req.Cache.Trees
+		r.Trees, r.Discard = b.req.Cache.Trees, b.req.Cache.Discard
 	}
 	res, err := r.Run(ctx)
 	if err != nil {
