@@ -175,7 +175,7 @@ func TestBuildAndRun(t *testing.T) {
 	for _, l := range report.Layers {
 		layers = append(layers, l.ID)
 	}
-	if diff := cmp.Diff([]string{"prepare", "analyze", "detect", "restore", "build", "export", "cache", "write"}, phases); diff != "" {
+	if diff := cmp.Diff([]string{"prepare", "analyze", "detect", "restore", "build", "stop", "export", "cache", "write"}, phases); diff != "" {
 		t.Errorf("report phases (-want +got):\n%s", diff)
 	}
 	wantLayers := []string{"example/hello:tools", "slice-1", "buildpacksio/lifecycle:launcher",

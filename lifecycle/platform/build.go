@@ -287,6 +287,9 @@ func (b *building) buildInContainer(ctx context.Context, sb Sandbox) (err error)
 		if cerr := sess.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("stopping the build container: %w", cerr)
 		}
+		if err == nil {
+			b.timing("stop") // the container's end, not the export's
+		}
 	}()
 	b.readLifecycleVersion(ctx, sess)
 	if err := b.detect(ctx, sess); err != nil {
