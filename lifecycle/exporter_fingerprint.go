@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -49,7 +50,14 @@ type fingerprinter struct {
 	bytes  int64           // file content hashed
 	buf    []byte
 	store  *oci.Store // remembers trees by their stat snapshot; nil: none
+	// probe makes TreeAt fail with errWouldRead rather than read a tree
+	// of at least minSnapshotBytes that no stat snapshot vouches for.
+	probe bool
 }
+
+// errWouldRead is a probing fingerprinter's answer for a layer it could
+// only fingerprint by reading a large tree.
+var errWouldRead = errors.New("the layer's content would have to be read")
 
 func newFingerprinter(mediaType string, store *oci.Store, mode func(string, fs.FileMode) fs.FileMode) *fingerprinter {
 	f := &fingerprinter{h: sha256.New(), walker: &oci.TreeWalker{Mode: mode}, buf: make([]byte, 256<<10), store: store}
@@ -124,11 +132,14 @@ func (f *fingerprinter) TreeAt(ctx context.Context, src *beneath.Dir, dst string
 	f.str("tree")
 	var snapKey string
 	if f.store != nil {
-		if k, err := statSnapshot(ctx, src, dst, uid, gid); err == nil {
+		if k, size, err := statSnapshot(ctx, src, dst, uid, gid); err == nil {
 			snapKey = k
 			if b, err := os.ReadFile(snapshotPath(f.store, k)); err == nil {
 				f.str(strings.TrimSpace(string(b)))
 				return nil
+			}
+			if f.probe && size >= minSnapshotBytes {
+				return errWouldRead
 			}
 		}
 	}
@@ -158,19 +169,23 @@ func snapshotPath(s *oci.Store, key string) string {
 	return filepath.Join(s.Dir(), "lifecycle", "snapshots", key)
 }
 
-// statSnapshot hashes what lstat says of every entry of the tree dir.
-func statSnapshot(ctx context.Context, dir *beneath.Dir, dst string, uid, gid int) (string, error) {
+// statSnapshot hashes what lstat says of every entry of the tree dir, and
+// adds up the sizes of its regular files.
+func statSnapshot(ctx context.Context, dir *beneath.Dir, dst string, uid, gid int) (key string, size int64, err error) {
 	h := sha256.New()
 	f := &fingerprinter{h: h}
 	f.str(fingerprintVersion + "-snapshot")
 	f.str(dst)
 	f.num(uint64(uid))
 	f.num(uint64(gid))
-	err := dir.Walk(func(rel string, fi *beneath.FileInfo, _ *beneath.Dir) error {
+	err = dir.Walk(func(rel string, fi *beneath.FileInfo, _ *beneath.Dir) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		st := fi.Stat()
+		if fi.Mode().IsRegular() {
+			size += st.Size
+		}
 		if rel != "" {
 			rel = "/" + rel
 		}
@@ -186,9 +201,9 @@ func statSnapshot(ctx context.Context, dir *beneath.Dir, dst string, uid, gid in
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	return f.sum(), nil
+	return f.sum(), size, nil
 }
 
 // Device hashes a device node or FIFO entry.
@@ -216,18 +231,36 @@ func (x *exporting) layer(ctx context.Context, id string, fill func(w layerSink)
 	if s == nil {
 		return x.writeLayer(fill)
 	}
+	// Without a previous image, a layer whose large trees no stat snapshot
+	// vouches for is most likely new: it is written and fingerprinted in
+	// one pass rather than read twice. With one, it is most likely the
+	// same content written again, which a fingerprint finds without
+	// compressing anything.
 	fp := newFingerprinter(string(x.layerType), s, x.rootMode)
-	if err := fill(fp); err != nil {
+	fp.probe = x.e.Previous == nil
+	err := fill(fp)
+	var l v1.Layer
+	switch {
+	case errors.Is(err, errWouldRead):
+		fp = newFingerprinter(string(x.layerType), s, x.rootMode)
+		w, err := x.newLayer()
+		if err != nil {
+			return nil, err
+		}
+		if l, err = finish(w, fill(teeSink{fp, w})); err != nil {
+			return nil, err
+		}
+	case err != nil:
 		return nil, err
+	default:
+		if l, ok := x.remembered(s, fp.sum()); ok {
+			return l, nil
+		}
+		if l, err = x.writeLayer(fill); err != nil {
+			return nil, err
+		}
 	}
 	key := fp.sum()
-	if l, ok := x.remembered(s, key); ok {
-		return l, nil
-	}
-	l, err := x.writeLayer(fill)
-	if err != nil {
-		return nil, err
-	}
 	x.report.CompressedBytes += fp.bytes
 	d, err := l.DiffID()
 	if err != nil {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -70,4 +71,62 @@ func imageDigestOf(t *testing.T, img v1.Image) v1.Hash {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestExportTeeFingerprints: a first export (no previous image) writes and
+// fingerprints each layer in one pass; its fingerprints must be exactly
+// those of the fingerprint-first pass, so that the next export (with a
+// previous image) finds every layer again and compresses nothing, with a
+// large tree of hard links, symlinks and files of every size.
+func TestExportTeeFingerprints(t *testing.T) {
+	f := newFixture(t)
+	big := filepath.Join(f.layers, "acme_node", "modules", "big")
+	data := make([]byte, 300<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	for i := range 8 { // over minSnapshotBytes: the stat snapshot is recorded too
+		put(t, filepath.Join(big, fmt.Sprintf("f%d", i)), string(data[:len(data)-i*1000]), 0o644)
+	}
+	if err := os.Link(filepath.Join(big, "f0"), filepath.Join(big, "f0.link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("f1", filepath.Join(big, "f1.sym")); err != nil {
+		t.Fatal(err)
+	}
+	run := testRunImage(t, false)
+	first := exporterFor(t, f, run, nil)
+	prev, rep := export(t, first, f)
+	if rep.CompressedBytes == 0 {
+		t.Fatal("the first export compressed nothing")
+	}
+	// The stat snapshots the tee recorded go: the second export must walk
+	// and read the trees, and find each layer by a fingerprint computed
+	// the fingerprint-first way.
+	snaps, err := filepath.Glob(filepath.Join(first.Store.Dir(), "lifecycle", "snapshots", "*"))
+	if err != nil || len(snaps) == 0 {
+		t.Fatalf("the first export recorded no stat snapshot (%v): the tee did not run", err)
+	}
+	for _, p := range snaps {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := exporterFor(t, f, run, nil)
+	again.Store = first.Store
+	again.Previous = prev
+	img, rep2 := export(t, again, f)
+	if rep2.CompressedBytes != 0 {
+		t.Errorf("the second export compressed %d bytes: the one-pass fingerprints differ from the fingerprint-first ones", rep2.CompressedBytes)
+	}
+	if got, want := imageDigest(t, img), imageDigest(t, prev); got != want {
+		t.Errorf("digest %s, want %s", got, want)
+	}
+	// And the same image as a store that never saw the tee.
+	plain := exporterFor(t, f, run, nil)
+	plain.Previous = prev // fingerprint first, then write
+	img3, _ := export(t, plain, f)
+	if got, want := imageDigest(t, img3), imageDigest(t, prev); got != want {
+		t.Errorf("fingerprint-first export: digest %s, want %s", got, want)
+	}
 }
