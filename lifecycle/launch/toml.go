@@ -29,6 +29,14 @@ type tomlParser struct {
 // parseTOML decodes src into nested maps whose values are string, bool,
 // tomlRaw, []any, map[string]any or tomlTableArray.
 func parseTOML(src string) (map[string]any, error) {
+	// A byte order mark is no part of the document (some editors write
+	// one; the TOML parser the lifecycle uses skips it too).
+	for _, bom := range []string{"\xef\xbb\xbf", "\xff\xfe", "\xfe\xff"} {
+		if rest, ok := strings.CutPrefix(src, bom); ok {
+			src = rest
+			break
+		}
+	}
 	p := &tomlParser{src: src, line: 1}
 	root := map[string]any{}
 	cur := root
