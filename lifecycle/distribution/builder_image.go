@@ -202,6 +202,11 @@ func (b *BuilderImage) parseFiles(files map[string][]byte) error {
 		if err := toml.Unmarshal(data, &f); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrNotBuilder, runPath, err)
 		}
+		for i, r := range f.Images {
+			if r.Image == "" {
+				return fmt.Errorf("%w: %s: images[%d] has no image", ErrNotBuilder, runPath, i)
+			}
+		}
 		if len(f.Images) > 0 {
 			b.RunImages = f.Images
 		}

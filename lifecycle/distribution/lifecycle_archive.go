@@ -87,6 +87,13 @@ func readLifecycleArchive(file string) (LifecycleMetadata, error) {
 		if len(v.Supported) == 0 || v.Supported[0] == "" {
 			return LifecycleMetadata{}, fmt.Errorf("reading lifecycle %s: %w: lifecycle.toml lists no supported APIs", file, ErrInvalidLifecycle)
 		}
+		// The builder's metadata label carries these lists to pack, which
+		// parses each one.
+		for _, s := range slices.Concat(v.Deprecated, v.Supported) {
+			if _, err := api.Parse(s); err != nil {
+				return LifecycleMetadata{}, fmt.Errorf("reading lifecycle %s: %w: lifecycle.toml: %v", file, ErrInvalidLifecycle, err)
+			}
+		}
 	}
 	return md, nil
 }
