@@ -267,7 +267,7 @@ func (p *Descriptor) check() error {
 		}
 	}
 	for _, e := range p.Env {
-		if e.Name == "" || strings.ContainsAny(e.Name, "/=\x00") {
+		if e.Name == "" || e.Name == "." || e.Name == ".." || strings.ContainsAny(e.Name, "/=\x00") { // a file under <platform>/env
 			return fmt.Errorf("%w: build env name %q", ErrInvalidConfig, e.Name)
 		}
 	}
