@@ -101,8 +101,8 @@ func LoadConfig(path string) (Spec, error) {
 		if v != nil && *v == 0 {
 			return Spec{}, fmt.Errorf("reading stack config %s: %s = 0: %w", path, key, ErrRootUser)
 		}
-		if v != nil && *v < 0 {
-			return Spec{}, fmt.Errorf("reading stack config %s: %s must be positive: %w", path, key, ErrConfig)
+		if v != nil && (*v < 0 || *v >= maxID) {
+			return Spec{}, fmt.Errorf("reading stack config %s: %s = %d: want 1 to %d: %w", path, key, *v, maxID-1, ErrConfig)
 		}
 	}
 	dir := filepath.Dir(path)
@@ -161,6 +161,9 @@ func relURI(dir, uri string) string {
 	}
 	return "file:" + relPath(dir, p)
 }
+
+// maxID bounds uids and gids: a uid_t is 32 bits and (uid_t)-1 means none.
+const maxID = 1<<32 - 1
 
 func deref(p *int) int {
 	if p == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -41,6 +42,18 @@ func ReadLock(path string) (*Lock, error) {
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, fmt.Errorf("reading lock %s: unknown key %q: %w", path, und[0].String(), ErrConfig)
+	}
+	for _, li := range []struct {
+		name string
+		img  LockedImage
+	}{{"build", l.Build}, {"run", l.Run}} {
+		for i, p := range li.img.Packages {
+			// The SHA256 names the package's file in the store's pool.
+			if p.Name == "" || len(p.SHA256) != 64 || strings.Trim(p.SHA256, "0123456789abcdef") != "" || p.Size < 0 {
+				return nil, fmt.Errorf("reading lock %s: %s.package[%d] (%q): want a name, a sha256 of 64 lowercase hex digits and a size of at least 0 (delete the lock or pass --relock to resolve again): %w",
+					path, li.name, i, p.Name, ErrConfig)
+			}
+		}
 	}
 	return &l, nil
 }

@@ -39,22 +39,28 @@ func OpenPool(dir string, opts ...Option) (*Pool, error) {
 // Path is where the file with the given SHA256 lives in the pool.
 func (p *Pool) Path(sha string) string { return filepath.Join(p.dir, "sha256", sha) }
 
-// Has reports whether the pool holds the file with this SHA256.
+// Has reports whether the pool holds the file with this SHA256; a string
+// that is not a SHA256 names nothing there (never a path outside).
 func (p *Pool) Has(sha string) bool {
+	if !isSHA256(sha) {
+		return false
+	}
 	_, err := os.Stat(p.Path(sha))
 	return err == nil
 }
+
+func isSHA256(s string) bool { return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == "" }
 
 // Fetch makes sure the pool holds the file at rawURL whose SHA256 is sha (and
 // whose size is size, when positive) and returns its path. A file already
 // present is not downloaded again.
 func (p *Pool) Fetch(ctx context.Context, rawURL, sha string, size int64) (string, error) {
+	if !isSHA256(sha) {
+		return "", fmt.Errorf("fetching %s: bad SHA256 %q", rawURL, sha)
+	}
 	dst := p.Path(sha)
 	if p.Has(sha) {
 		return dst, nil
-	}
-	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("fetching %s: bad SHA256 %q", rawURL, sha)
 	}
 	if p.opts.offline {
 		return "", fmt.Errorf("fetching %s (sha256:%s): %w", rawURL, sha[:12], ErrOffline)

@@ -163,3 +163,25 @@ func TestOptionalSourceSkipped(t *testing.T) {
 		t.Errorf("index of %d packages, skipped %v", ix.Len(), skipped)
 	}
 }
+
+// A SHA256 read from a lock or an index names a file of the pool only: a
+// string that is not 64 lowercase hex digits names nothing, even when a
+// file sits where it would lead as a path.
+func TestPoolNamesOnlySHA256(t *testing.T) {
+	dir := t.TempDir()
+	pool, err := debian.OpenPool(dir, debian.WithOffline(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "outside"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sha := range []string{"../outside", "", strings.Repeat("A", 64), strings.Repeat("a", 63)} {
+		if pool.Has(sha) {
+			t.Errorf("Has(%q) = true", sha)
+		}
+		if p, err := pool.Fetch(context.Background(), "http://127.0.0.1:9/x.deb", sha, 0); err == nil || errors.Is(err, debian.ErrOffline) {
+			t.Errorf("Fetch(%q) = %q, %v; want an error about the SHA256", sha, p, err)
+		}
+	}
+}
