@@ -233,11 +233,17 @@ func (s *building) met(bp *Buildpack, p BuildpackPlan, plan, dir *beneath.Dir) (
 		if _, _, err := readTOML(plan, "plan.toml", &left); err != nil {
 			return nil, fmt.Errorf("reading buildpack plan: %w", err)
 		}
+		if err := checkBOM(left.Entries); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", plan.Path("plan.toml"), err)
+		}
 		return left.names(), s.bom.add(true, bp, left.Entries)
 	}
 	var f buildFile
 	if _, _, err := readTOML(dir, "build.toml", &f); err != nil {
 		return nil, fmt.Errorf("reading build.toml: %w", err)
+	}
+	if err := checkBOM(f.BOM); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", dir.Path("build.toml"), err)
 	}
 	if err := s.bom.add(false, bp, f.BOM); err != nil {
 		return nil, err
@@ -283,9 +289,9 @@ func (s *building) collect(bp *Buildpack, entry GroupEntry, dir *beneath.Dir, bp
 	if err := s.bom.add(true, bp, launch.BOM); err != nil {
 		return err
 	}
-	var store storeFile
-	if _, _, err := readTOML(dir, "store.toml", &store); err != nil {
-		return fmt.Errorf("reading store.toml: %w", err)
+	store, err := readStore(dir)
+	if err != nil {
+		return err
 	}
 	entry.API, entry.Homepage, entry.Optional = bp.API, bp.Info.Homepage, false
 	s.result.Buildpacks = append(s.result.Buildpacks, BuildpackOutput{GroupEntry: entry, Layers: layers, Store: store.Metadata})

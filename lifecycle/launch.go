@@ -69,6 +69,9 @@ func readLaunch(dir *beneath.Dir, bp *Buildpack, log *slog.Logger) (launchOutput
 	if _, _, err := readTOML(dir, "launch.toml", &f); err != nil {
 		return launchOutput{}, fmt.Errorf("reading launch.toml: %w", err)
 	}
+	if err := checkBOM(f.BOM); err != nil {
+		return launchOutput{}, fmt.Errorf("reading %s: %w", p, err)
+	}
 	out := launchOutput{Labels: f.Labels, Slices: f.Slices, BOM: f.BOM}
 	defaults := 0
 	for _, raw := range f.Processes {

@@ -119,6 +119,9 @@ func readLayer(bp *beneath.Dir, bpDir Dir, name string, v api.Version, log *slog
 		return nil, fmt.Errorf("reading layer metadata: %w", err)
 	}
 	t, err := f.flags(v, log, name)
+	if err == nil {
+		err = checkMetadata("metadata", f.Metadata)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", bp.Path(name+".toml"), err)
 	}

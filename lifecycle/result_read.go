@@ -76,10 +76,34 @@ func readBuildpackOutput(root *beneath.Dir, layers Dir, entry GroupEntry, v api.
 	if err != nil {
 		return BuildpackOutput{}, err
 	}
-	var store storeFile
-	if _, _, err := readTOML(dir, "store.toml", &store); err != nil {
-		return BuildpackOutput{}, fmt.Errorf("reading store.toml: %w", err)
+	store, err := readStore(dir)
+	if err != nil {
+		return BuildpackOutput{}, err
 	}
 	entry.Optional = false
 	return BuildpackOutput{GroupEntry: entry, Layers: ls, Store: store.Metadata}, nil
+}
+
+// readStore reads store.toml of a buildpack's layers dir (absent: no
+// metadata).
+func readStore(dir *beneath.Dir) (storeFile, error) {
+	var f storeFile
+	if _, _, err := readTOML(dir, "store.toml", &f); err != nil {
+		return storeFile{}, fmt.Errorf("reading store.toml: %w", err)
+	}
+	if err := checkMetadata("metadata", f.Metadata); err != nil {
+		return storeFile{}, fmt.Errorf("reading %s: %w", dir.Path("store.toml"), err)
+	}
+	return f, nil
+}
+
+// checkBOM checks the metadata of bom entries (or of the entries of a plan
+// below Buildpack API 0.5, which become the bom).
+func checkBOM(entries []Require) error {
+	for i, r := range entries {
+		if err := checkMetadata(fmt.Sprintf("bom[%d].metadata", i), r.Metadata); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,6 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -92,4 +97,44 @@ func mkdirFor(dir *beneath.Dir, name string, owner *Owner) (*beneath.Dir, error)
 func isDirAt(dir *beneath.Dir, name string) bool {
 	fi, err := dir.Lstat(name)
 	return err == nil && fi.IsDir()
+}
+
+// checkMetadata checks a table of metadata a buildpack wrote (under key,
+// e.g. "metadata") for what kiln must carry into the image's JSON labels:
+// TOML has nan and inf, JSON has neither, so such a value would fail the
+// export (or drop the legacy BOM) far from the file that holds it.
+func checkMetadata(key string, v any) error {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s = %v: metadata goes into the image as JSON, which has no NaN or infinity (write it as a string)", key, v)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if err := checkMetadata(key+"."+tomlKey(k), v[k]); err != nil {
+				return err
+			}
+		}
+	case []map[string]any:
+		for i, e := range v {
+			if err := checkMetadata(fmt.Sprintf("%s[%d]", key, i), e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if err := checkMetadata(fmt.Sprintf("%s[%d]", key, i), e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// tomlKey writes k as a TOML key: bare when it can be.
+func tomlKey(k string) string {
+	if k != "" && strings.Trim(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == "" {
+		return k
+	}
+	return strconv.Quote(k)
 }
