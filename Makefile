@@ -2,9 +2,9 @@
 
 GO       ?= go
 BIN      := bin
-# kiln is a static cgo binary: libcontainer's nsenter needs cgo, and the sandbox
-# re-executes kiln inside containers whose root filesystem has no libc of ours.
-# The seccomp tag links libseccomp statically (Debian's libseccomp-dev).
+# kiln is a static cgo binary: the seccomp tag links libseccomp statically
+# (Debian's libseccomp-dev), and the sandbox re-executes kiln as the init of
+# containers whose root filesystem has no libc of ours.
 TAGS     ?= netgo osusergo seccomp
 LDFLAGS  := -s -w -extldflags=-static
 export CGO_ENABLED := 1

@@ -10,18 +10,20 @@ import (
 	"github.com/kilnbuild/kiln/sandbox"
 )
 
-// The benchmarks run /bin/true (busybox) three ways; hack/bench.d/sandbox.sh
+// The benchmarks run /bin/true (busybox) several ways; hack/bench.d/sandbox.sh
 // prints their ratios:
 //   - BenchmarkProcess: one container, a process per iteration (a phase
-//     running its buildpacks);
+//     running its buildpacks: the init forks and execs);
 //   - BenchmarkContainer: a fresh container per iteration;
+//   - BenchmarkProcessNone, BenchmarkContainerNone: the same at LevelNone
+//     (the host's /bin/true, on the host's root);
 //   - BenchmarkUnshareFloor: `unshare … --fork chroot ROOTFS /bin/true`,
 //     the least any namespace sandbox costs.
 
 var trueProcess = sandbox.Process{Args: []string{"/bin/true"}, UID: cnbUID, GID: cnbGID}
 
 func BenchmarkProcess(b *testing.B) {
-	c, err := sandbox.Start(context.Background(), sandbox.Config{Rootfs: busyboxRootfs(b), StateDir: stateDir(b)})
+	c, err := sandbox.Start(context.Background(), sandbox.Config{Rootfs: busyboxRootfs(b), StateDir: stateDir(b), UID: cnbUID, GID: cnbGID})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,6 +41,29 @@ func BenchmarkContainer(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		if code, err := sandbox.Run(ctx, cfg, trueProcess); code != 0 || err != nil {
+			b.Fatal(code, err)
+		}
+	}
+}
+
+func BenchmarkProcessNone(b *testing.B) {
+	c, err := sandbox.Start(context.Background(), noneConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		if code, err := c.Run(ctx, trueProcess); code != 0 || err != nil {
+			b.Fatal(code, err)
+		}
+	}
+}
+
+func BenchmarkContainerNone(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		if code, err := sandbox.Run(ctx, noneConfig(), trueProcess); code != 0 || err != nil {
 			b.Fatal(code, err)
 		}
 	}

@@ -67,13 +67,18 @@ type Config struct {
 	Network Network
 	// Hostname is the container's host name; default "kiln".
 	Hostname string
-	// StateDir is libcontainer's state root. It is created 0700 when
-	// missing and must be private to the calling user; it needs a file
-	// system that supports fifos. State left there by a crashed kiln is
-	// removed by the next Start. LevelNone does not use it.
+	// StateDir holds the containers' root views (rootfs.go). It is
+	// created 0700 when missing and must be private to the calling user.
+	// Views left there by a crashed kiln are removed by the next Start.
+	// LevelNone does not use it.
 	StateDir string
 	// Limits are the resource limits.
 	Limits Limits
+	// UID and GID are the ids the container's processes run as (Run uses
+	// the process's). Rootless, a user namespace maps them onto the
+	// caller; as root they are switched to. At LevelNone an ordinary user's
+	// processes run as that user whatever these say.
+	UID, GID int
 	// Logger receives debug messages and one-line notices (such as
 	// "cgroup limits skipped"); default: discard.
 	Logger *slog.Logger
@@ -89,9 +94,9 @@ type Process struct {
 	Env []string
 	// Dir is the working directory inside the container; default "/".
 	Dir string
-	// UID and GID are the ids the process runs as inside the container.
-	// At LevelNone they apply only when the caller is root; an ordinary
-	// user's processes run as that user.
+	// UID and GID are the ids the process runs as inside the container:
+	// the container's (Config.UID and GID). At LevelNone, an ordinary
+	// user's processes run as that user whatever these say.
 	UID, GID int
 	// Stdin, Stdout and Stderr are the process's standard streams; nil
 	// means /dev/null. *os.File values are handed over as they are, other

@@ -1,45 +1,45 @@
 package sandbox
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/manager"
 	"golang.org/x/sys/unix"
 )
 
 // Container is a running container in which processes are run one after
-// the other or side by side. Its PID 1 is kiln's pause shim; processes are
-// started by a zygote per uid:gid (see zygote.go). Close it when done.
+// the other or side by side, all as its user (Config.UID and GID). Its
+// first process is kiln's init (shim.go), which starts the others. Close
+// it when done.
 type Container struct {
 	id       string
-	stateDir string
-	viewDir  string
+	uid, gid int
+	keepIDs  bool // LevelNone keeping kiln's ids: processes of any ids run as those
 	log      *slog.Logger
 	iso      Isolation
-	lc       *libcontainer.Container // nil at LevelNone
-	init     *libcontainer.Process   // the pause shim (LevelNamespaces)
-	reaper   *os.Process             // the pause shim (LevelNone)
-	reaps    bool                    // no PID namespace: the pause shim sweeps (sweep.go)
-	initDone chan struct{}           // closed when PID 1 has exited
-	seccomp  bool
+	init     *os.Process
+	initDone chan struct{} // closed when the init has exited and been reaped
+	reaps    bool          // no PID namespace: the init sweeps (sweep.go)
+	cgroup   cgroups.Manager
+	client   *client
 	nextID   atomic.Uint64
 
-	mu      sync.Mutex // guards ctl requests, zygotes, closed and stopCtx
+	mu      sync.Mutex // guards closed and stopCtx
 	stopCtx func() bool
-	ctl     *net.UnixConn
-	ctlRx   *receiver // reads ctl; used under mu
-	zygotes map[[2]int]*zygoteClient
 	closed  bool
 
 	closeOnce sync.Once
@@ -50,7 +50,6 @@ type Container struct {
 // here (see Choose). Cancelling ctx closes it, killing every process in
 // it.
 func Start(ctx context.Context, cfg Config) (*Container, error) {
-	quietLogrus()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -93,58 +92,177 @@ func Start(ctx context.Context, cfg Config) (*Container, error) {
 	return c, nil
 }
 
-// startNamespaces starts a libcontainer container for cfg as p lays it
-// out.
+// startNamespaces starts a container in namespaces of its own, on a view
+// of cfg.Rootfs laid out as p says.
 func startNamespaces(cfg Config, m mode, p plan, log *slog.Logger) (*Container, error) {
 	rootfs, stateDir, mounts, err := prepare(cfg)
 	if err != nil {
 		return nil, err
 	}
 	cleanStale(stateDir, log)
-	if !m.cgroupLimits() && cfg.Limits.cgroups() {
+	limits := cfg.Limits.cgroups()
+	if limits && !m.cgroupLimits() {
 		log.Info("cgroup limits skipped: kiln cannot create cgroups without root")
+		limits = false
 	}
 	id := newID()
-	c := newContainer(id, log, p.Isolation)
-	c.stateDir, c.viewDir = stateDir, filepath.Join(stateDir, id+".root")
-	view, err := buildView(rootfs, c.viewDir, mountDestinations(mounts))
-	if err != nil {
-		os.RemoveAll(c.viewDir)
-		return nil, fmt.Errorf("preparing the root of %s: %w", rootfs, err)
+	// The mount point of the view, shared by the containers of the state
+	// directory: each mounts a tmpfs of its own there, in its own mount
+	// namespace.
+	mnt := filepath.Join(stateDir, "mnt")
+	if err := os.Mkdir(mnt, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("creating the view's mount point: %w", err)
+	}
+	sys := &syscall.SysProcAttr{Cloneflags: cloneFlags(cfg, m, p)}
+	if m.rootless {
+		// The container's user is the caller; as anyone but root of its
+		// user namespace the init keeps what it needs to set the
+		// container up across its exec (ambient capabilities).
+		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: cfg.UID, HostID: m.uid, Size: 1}}
+		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: cfg.GID, HostID: m.gid, Size: 1}}
+		sys.GidMappingsEnableSetgroups = false
+		if cfg.UID != 0 {
+			sys.AmbientCaps = initCapabilities
+		}
+	}
+	spec := containerSpec(cfg, m, p, mnt, rootfs, mounts)
+	c := &Container{id: id, uid: cfg.UID, gid: cfg.GID, log: log, iso: p.Isolation, reaps: p.noPIDNS}
+	if limits {
+		if c.cgroup, err = manager.New(cgroupConfig(cfg, id)); err != nil {
+			return nil, fmt.Errorf("creating the container's cgroup: %w", err)
+		}
+	}
+	if err := c.startInit(sys, spec); err != nil {
+		return nil, startError(m, fmt.Errorf("starting container: %w", err))
 	}
 	if p.noPIDNS {
 		// The container's processes see the caller in /proc, and run as
 		// the same user: keep them out of its memory, environment and
 		// root directory (as at LevelNone).
 		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			c.Close()
 			return nil, fmt.Errorf("making kiln non-dumpable: %w", err)
 		}
-	}
-	c.reaps = p.noPIDNS
-	lcfg := containerConfig(cfg, m, p, id, c.viewDir, view, mounts)
-	if c.lc, err = libcontainer.Create(stateDir, id, lcfg); err != nil {
-		os.RemoveAll(c.viewDir)
-		return nil, startError(m, fmt.Errorf("creating container: %w", err))
-	}
-	if err := c.startInit(m, p); err != nil {
-		c.lc.Destroy()
-		os.RemoveAll(c.viewDir)
-		return nil, startError(m, fmt.Errorf("starting container: %w", err))
 	}
 	return c, nil
 }
 
-func newContainer(id string, log *slog.Logger, iso Isolation) *Container {
-	return &Container{id: id, log: log, iso: iso, initDone: make(chan struct{}), seccomp: seccompBuilt,
-		zygotes: map[[2]int]*zygoteClient{}}
+// dumpableMu serialises starts that must briefly make the caller dumpable.
+var dumpableMu sync.Mutex
+
+// startProcess starts the init. A child forked from a non-dumpable process
+// (the caller, once it ran a LevelNone or degraded container) cannot have
+// its id maps written by an ordinary user, so the caller is dumpable for
+// the time of the fork and the map writes. (kiln starts such a container
+// before any untrusted process of its runs; a program running several
+// should know that those of an earlier one could use that moment.)
+func startProcess(name string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
+	if len(attr.Sys.UidMappings) == 0 {
+		return os.StartProcess(name, argv, attr)
+	}
+	dumpableMu.Lock()
+	defer dumpableMu.Unlock()
+	d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	if err == nil && d == 0 {
+		unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+		defer unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	}
+	return os.StartProcess(name, argv, attr)
+}
+
+// startInit starts kiln's init (shim.go) with sys's namespaces, applies
+// the cgroup, and has the init set the container up as spec says.
+func (c *Container) startInit(sys *syscall.SysProcAttr, spec initSpec) error {
+	c.initDone = make(chan struct{})
+	ours, theirs, err := socketPair()
+	if err != nil {
+		return err
+	}
+	defer theirs.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		ours.Close()
+		return err
+	}
+	defer devnull.Close()
+	logr, logw, err := os.Pipe()
+	if err != nil {
+		ours.Close()
+		return err
+	}
+	// Its own process group: a terminal's Ctrl-C reaches kiln, which then
+	// ends the container. One P is plenty, and spares threads (and pids).
+	sys.Setpgid = true
+	proc, err := startProcess("/proc/self/exe", []string{"kiln-sandbox-init", c.id}, &os.ProcAttr{
+		Dir:   "/",
+		Env:   []string{roleEnv + "=" + roleInit, "GOMAXPROCS=1"},
+		Files: []*os.File{devnull, devnull, logw, theirs},
+		Sys:   sys,
+	})
+	logw.Close()
+	if err != nil {
+		ours.Close()
+		logr.Close()
+		return err
+	}
+	go c.logLines(logr)
+	c.init = proc
+	go func() {
+		proc.Wait()
+		close(c.initDone)
+	}()
+	c.client = newClient(ours)
+	fail := func(err error) error {
+		c.client.conn.Close()
+		proc.Kill()
+		<-c.initDone
+		if c.cgroup != nil {
+			c.cgroup.Destroy()
+		}
+		return err
+	}
+	if c.cgroup != nil {
+		// Before it starts anything: whatever it starts is in the cgroup.
+		if err := c.cgroup.Apply(proc.Pid); err != nil {
+			return fail(fmt.Errorf("applying cgroup limits: %w", err))
+		}
+		cg, err := c.cgroup.GetCgroups()
+		if err == nil {
+			err = c.cgroup.Set(cg.Resources)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("setting cgroup limits: %w", err))
+		}
+	}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return fail(err)
+	}
+	r, err := c.client.request(message{Op: opSetup, ID: c.nextID.Add(1), Spec: b})
+	switch {
+	case err != nil:
+		return fail(fmt.Errorf("the container's init ended: %w", err))
+	case r.m.Err != "":
+		return fail(errors.New(r.m.Err))
+	}
+	return nil
+}
+
+// logLines turns the init's stderr into debug log lines.
+func (c *Container) logLines(r io.ReadCloser) {
+	defer r.Close()
+	s := bufio.NewScanner(r)
+	for s.Scan() {
+		c.log.Debug("sandbox init", "id", c.id, "msg", s.Text())
+	}
 }
 
 // Isolation is what the container provides: its level, what that level
 // lacks here and why it was chosen.
 func (c *Container) Isolation() Isolation { return c.iso }
 
-// isProcMountError reports whether err is libcontainer's failure to mount
-// a fresh procfs or sysfs.
+// isProcMountError reports whether err is the init's failure to mount a
+// fresh procfs or sysfs.
 func isProcMountError(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, `mounting "proc"`) || strings.Contains(s, `mounting "sysfs"`)
@@ -208,8 +326,8 @@ func hasMount(ms []Mount, dest string) bool {
 	return false
 }
 
-// realDir returns p absolute and free of symlinks, which libcontainer
-// requires, and checks that it is a directory.
+// realDir returns p absolute and free of symlinks, as a mount source and
+// the view's tree must be, and checks that it is a directory.
 func realDir(p string) (string, error) {
 	p, err := filepath.Abs(p)
 	if err != nil {
@@ -228,79 +346,38 @@ func realDir(p string) (string, error) {
 	return p, nil
 }
 
-// startInit starts the pause shim as the container's PID 1 (or, without a
-// PID namespace, its reaper) with one end of the control socket; kiln
-// keeps the other.
-func (c *Container) startInit(m mode, p plan) error {
-	ours, theirs, err := socketPair()
-	if err != nil {
-		return err
-	}
-	defer theirs.Close()
-	// One P is plenty for the shims, and spares threads (and pids).
-	env := []string{roleEnv + "=" + rolePause, "PATH=" + defaultPath, "HOME=/", "GOMAXPROCS=1"}
-	if m.rootless {
-		env = append(env, idsEnv+"="+idsNested)
-	}
-	if p.noPIDNS {
-		env = append(env, reapEnv+"=1")
-	}
-	stderr := &logWriter{log: c.log, id: c.id}
-	c.init = &libcontainer.Process{
-		Args:       []string{"/proc/self/exe", "kiln-sandbox-pause", c.id},
-		Env:        env,
-		Cwd:        "/",
-		Stderr:     stderr,
-		ExtraFiles: []*os.File{theirs},
-		Init:       true,
-	}
-	if err := c.lc.Run(c.init); err != nil {
-		ours.Close()
-		return err
-	}
-	c.ctl = ours
-	c.ctlRx = newReceiver(ours)
-	go func() {
-		c.init.Wait()
-		close(c.initDone)
-	}()
-	return nil
-}
-
 // EndProcesses kills every process running in the container, daemons
 // included (setsid, double forks: whatever they started), and returns once
 // they are gone and reaped; the container stays up for more processes. A
 // build ends each phase with it, so that nothing a phase started sees what
-// the host does next. Run calls still waiting return with ErrClosed.
+// the host does next. A Run still waiting returns 137, the code of
+// SIGKILL.
 func (c *Container) EndProcesses(ctx context.Context) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
 		return ErrClosed
 	}
-	for key, z := range c.zygotes {
-		z.conn.Close() // the zygote kills its process groups and exits
-		delete(c.zygotes, key)
+	type result struct {
+		r   received
+		err error
 	}
-	// A cancelled ctx gives up waiting (the container's own context, when
-	// it ends, closes the container anyway).
-	stop := context.AfterFunc(ctx, func() { c.ctl.SetReadDeadline(time.Now()) })
-	defer stop()
-	if err := send(c.ctl, message{Op: opKillAll, ID: c.nextID.Add(1)}); err != nil {
-		return fmt.Errorf("ending the container's processes: %w", ErrClosed)
-	}
-	r, files, err := c.ctlRx.recv()
-	closeAll(files)
-	if stop() {
-		c.ctl.SetReadDeadline(time.Time{})
-	}
-	switch {
-	case ctx.Err() != nil:
+	done := make(chan result, 1)
+	go func() {
+		r, err := c.client.request(message{Op: opKillAll, ID: c.nextID.Add(1)})
+		done <- result{r, err}
+	}()
+	select {
+	case <-ctx.Done():
 		return ctx.Err()
-	case err != nil:
-		return fmt.Errorf("ending the container's processes: %w", ErrClosed)
-	case r.Err != "":
-		return fmt.Errorf("ending the container's processes: %s", r.Err)
+	case res := <-done:
+		switch {
+		case res.err != nil:
+			return fmt.Errorf("ending the container's processes: %w", res.err)
+		case res.r.m.Err != "":
+			return fmt.Errorf("ending the container's processes: %s", res.r.m.Err)
+		}
 	}
 	return nil
 }
@@ -318,12 +395,9 @@ func (c *Container) close() error {
 		c.stopCtx()
 	}
 	c.closed = true
-	for _, z := range c.zygotes {
-		z.conn.Close()
-	}
-	c.ctl.Close() // the pause shim exits, and the kernel kills the rest
 	c.mu.Unlock()
-	// Without a PID namespace the shim sweeps before it exits.
+	c.client.conn.Close() // the init exits, and what is left dies with it
+	// Without a PID namespace the init sweeps before it exits.
 	wait := 2 * time.Second
 	if c.reaps {
 		wait += sweepTimeout
@@ -331,37 +405,14 @@ func (c *Container) close() error {
 	select {
 	case <-c.initDone:
 	case <-time.After(wait):
-		if c.lc != nil {
-			c.lc.Signal(unix.SIGKILL)
-		} else {
-			c.reaper.Kill()
-		}
+		c.init.Kill()
 		<-c.initDone
 	}
-	if c.lc == nil {
-		return nil
-	}
 	var errs []error
-	if err := c.lc.Destroy(); err != nil {
-		errs = append(errs, fmt.Errorf("destroying container %s: %w", c.id, err))
-	}
-	if err := os.RemoveAll(c.viewDir); err != nil {
-		errs = append(errs, fmt.Errorf("removing container root %s: %w", c.viewDir, err))
+	if c.cgroup != nil {
+		if err := c.cgroup.Destroy(); err != nil {
+			errs = append(errs, fmt.Errorf("removing the cgroup of container %s: %w", c.id, err))
+		}
 	}
 	return errors.Join(errs...)
 }
-
-// logWriter turns the shims' stderr into debug log lines.
-type logWriter struct {
-	log *slog.Logger
-	id  string
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		w.log.Debug("sandbox shim", "id", w.id, "msg", line)
-	}
-	return len(p), nil
-}
-
-var _ io.Writer = (*logWriter)(nil)

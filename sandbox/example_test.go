@@ -27,6 +27,8 @@ func Example() {
 		Mounts:   []sandbox.Mount{{Source: layers, Destination: "/layers"}},
 		Network:  sandbox.NetworkNone,
 		StateDir: state,
+		UID:      1000, // the user of its processes
+		GID:      1000,
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -9,7 +9,8 @@ import (
 
 var quietOnce sync.Once
 
-// quietLogrus silences libcontainer's logrus output: its warnings go to
+// quietLogrus silences the logrus output of runc's seccomp package: its
+// warnings would go to
 // the process's stderr, which kiln does not own. Errors that matter come
 // back as Go errors.
 func quietLogrus() {

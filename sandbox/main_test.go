@@ -1,7 +1,6 @@
 package sandbox_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +14,6 @@ import (
 // program whose copy runs inside the containers.
 func TestMain(m *testing.M) {
 	sandbox.Init()
-	if err := sandbox.Preseal(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	if spec := os.Getenv("KILN_TEST_KILLEE"); spec != "" {
 		helperMain(spec)
 	}

@@ -18,7 +18,9 @@ import (
 )
 
 // noneConfig is a LevelNone container: the host's own root filesystem.
-func noneConfig() sandbox.Config { return sandbox.Config{Level: sandbox.LevelNone, Rootfs: "/"} }
+func noneConfig() sandbox.Config {
+	return sandbox.Config{Level: sandbox.LevelNone, Rootfs: "/", UID: cnbUID, GID: cnbGID}
+}
 
 // noneUID is whom LevelNone processes run as: the CNB user as root, the
 // caller otherwise.

@@ -31,7 +31,7 @@ func TestPodSimulation(t *testing.T) {
 	if err != nil {
 		testutil.Skip(t, "runc is not installed (make deps)")
 	}
-	// os.Args[0]: the executable itself is a sealed copy (Preseal).
+	// os.Args[0], a path on the host (the executable may be a copy).
 	self, err := filepath.Abs(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func podMain(spec string) int {
 		iso, err := sandbox.Choose(sandbox.Config{Rootfs: "/"})
 		check("own root: none", err == nil && iso.Level == sandbox.LevelNone && strings.Contains(iso.Reason, "seccomp") &&
 			strings.Contains(iso.Reason, "in a container"), iso, err)
-		runDaemon("auto on /", sandbox.Config{Rootfs: "/"}, sandbox.LevelNone)
+		runDaemon("auto on /", sandbox.Config{Rootfs: "/", UID: 1000, GID: 1000}, sandbox.LevelNone)
 	case "unconfined":
 		if os.Geteuid() == 0 {
 			// A rootless runc pod: root in a user namespace mapping only
@@ -213,9 +213,9 @@ func podMain(spec string) int {
 			iso, err := sandbox.Choose(sandbox.Config{Rootfs: rootfs})
 			check("degraded", err == nil && iso.Level == sandbox.LevelNamespaces && len(iso.Degraded) == 1 &&
 				strings.Contains(iso.Degraded[0], "no PID namespace"), iso, err)
-			runDaemon("namespaces", sandbox.Config{Level: sandbox.LevelNamespaces, Rootfs: rootfs, StateDir: state}, sandbox.LevelNamespaces)
+			runDaemon("namespaces", sandbox.Config{Level: sandbox.LevelNamespaces, Rootfs: rootfs, StateDir: state, UID: 1000, GID: 1000}, sandbox.LevelNamespaces)
 		}
-		runDaemon("none", sandbox.Config{Level: sandbox.LevelNone, Rootfs: "/"}, sandbox.LevelNone)
+		runDaemon("none", sandbox.Config{Level: sandbox.LevelNone, Rootfs: "/", UID: 1000, GID: 1000}, sandbox.LevelNone)
 	}
 	if failed > 0 {
 		return 1

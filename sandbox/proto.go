@@ -17,34 +17,31 @@ import (
 
 // Operations of the protocol.
 const (
-	opZygote  = "zygote"  // kiln → pause: start a zygote for UID:GID on the attached socket
-	opKillAll = "killall" // kiln → pause: kill every other process of the container; reply once none is left
-	opSpawn   = "spawn"   // kiln → zygote: run a process on the attached stdio
-	opSignal  = "signal"  // kiln → zygote: signal a process's group
+	opSetup   = "setup"   // kiln → init, first: set the container up as Spec says
+	opKillAll = "killall" // kiln → init: kill every other process of the container; reply once none is left
+	opSpawn   = "spawn"   // kiln → init: run a process on the attached stdio
+	opSignal  = "signal"  // kiln → init: signal a process's group
 	opReply   = "reply"   // → kiln: the outcome of a request (Err, Errno, Pid; a tty master attached)
-	opExited  = "exited"  // zygote → kiln: a process ended with Status
+	opExited  = "exited"  // init → kiln: a process ended with Status
 	maxPacket = 256 << 10 // a request's args and env must fit
 )
 
 // message is one packet.
 type message struct {
-	Op     string   `json:"op"`
-	ID     uint64   `json:"id,omitempty"`
-	UID    int      `json:"uid,omitempty"`
-	GID    int      `json:"gid,omitempty"`
-	Args   []string `json:"args,omitempty"`
-	Env    []string `json:"env,omitempty"`
-	Dir    string   `json:"dir,omitempty"`
-	TTY    bool     `json:"tty,omitempty"`
-	Cols   uint16   `json:"cols,omitempty"`
-	Rows   uint16   `json:"rows,omitempty"`
-	Pid    int      `json:"pid,omitempty"`
-	Signal int      `json:"signal,omitempty"`
-	Status int      `json:"status,omitempty"` // a wait(2) status
-	Err    string   `json:"err,omitempty"`
-	Errno  int      `json:"errno,omitempty"`
-	// Seccomp asks the zygote to load kiln's seccomp filter.
-	Seccomp bool `json:"seccomp,omitempty"`
+	Op     string          `json:"op"`
+	ID     uint64          `json:"id,omitempty"`
+	Spec   json.RawMessage `json:"spec,omitempty"` // an initSpec
+	Args   []string        `json:"args,omitempty"`
+	Env    []string        `json:"env,omitempty"`
+	Dir    string          `json:"dir,omitempty"`
+	TTY    bool            `json:"tty,omitempty"`
+	Cols   uint16          `json:"cols,omitempty"`
+	Rows   uint16          `json:"rows,omitempty"`
+	Pid    int             `json:"pid,omitempty"`
+	Signal int             `json:"signal,omitempty"`
+	Status int             `json:"status,omitempty"` // a wait(2) status
+	Err    string          `json:"err,omitempty"`
+	Errno  int             `json:"errno,omitempty"`
 }
 
 // socketPair returns a connected SOCK_SEQPACKET pair: ours as a

@@ -12,19 +12,19 @@ import (
 )
 
 // The container's root is a private view of Config.Rootfs rather than the
-// tree itself, because libcontainer creates missing mount points inside its
-// root directory (/proc, /dev, /tmp, /layers, /etc/resolv.conf …) and the
-// tree is a shared, read-only cache. The view is a directory of our own
+// tree itself, because mount points (/proc, /dev, /tmp, /layers,
+// /etc/resolv.conf …) must exist in the root directory and the tree is a
+// shared, read-only cache. The view is a directory of our own
 // holding, for every top-level entry of the tree, an empty placeholder on
 // which the entry is bind-mounted read-only inside the container, and a
 // copy of every top-level symlink. A mount whose destination exists in the
 // tree, with the source's type and without symlinks on the way, goes on
 // top of the bound tree. Otherwise the directories on the way to it are
 // "split": each becomes a real directory in the view whose entries are
-// bound one by one, so that the mount point can be created in the view. Nothing is ever written to the tree,
-// and on the host the view holds only empty files, directories and
-// symlinks (the bind mounts exist only in the container's mount namespace),
-// so removing it is cheap and safe.
+// bound one by one, so that the mount point can be created in the view.
+// Nothing is ever written to the tree. The container's init builds the
+// view on a tmpfs of its own mount namespace (shim_mounts.go), so nothing
+// of it touches the host's disk or outlives the container.
 
 // viewMount is a read-only bind of a path of the tree onto the view.
 type viewMount struct {
@@ -34,8 +34,8 @@ type viewMount struct {
 
 // destination is a mount point and whether its source is a directory.
 type destination struct {
-	path  string
-	isDir bool
+	Path  string `json:"path"`
+	IsDir bool   `json:"dir,omitempty"`
 }
 
 // buildView creates the view of tree in dir for the given mount
@@ -43,16 +43,16 @@ type destination struct {
 // and symlink-free.
 func buildView(tree, dir string, dests []destination) ([]viewMount, error) {
 	split := map[string]bool{"/": true}
-	leaves := map[string]bool{}
+	leaves := map[string]bool{} // mount point → is a directory
 	for _, dst := range dests {
-		d := path.Clean("/" + dst.path)
+		d := path.Clean("/" + dst.Path)
 		if d == "/" {
 			return nil, fmt.Errorf("mount destination %q: the root cannot be replaced", d)
 		}
-		if path.Dir(d) != "/" && existsInTree(tree, d, dst.isDir) {
+		if path.Dir(d) != "/" && existsInTree(tree, d, dst.IsDir) {
 			continue
 		}
-		leaves[d] = true
+		leaves[d] = dst.IsDir
 		for p := path.Dir(d); ; p = path.Dir(p) {
 			split[p] = true
 			if p == "/" {
@@ -72,7 +72,7 @@ func buildView(tree, dir string, dests []destination) ([]viewMount, error) {
 
 // fillView fills the view directory for the container path rel, a split
 // directory.
-func fillView(tree, dir, rel string, split, leaves map[string]bool, mounts *[]viewMount) error {
+func fillView(tree, dir, rel string, split map[string]bool, leaves map[string]bool, mounts *[]viewMount) error {
 	src := filepath.Join(tree, rel)
 	dst := filepath.Join(dir, rel)
 	entries, err := os.ReadDir(src)
@@ -86,9 +86,13 @@ func fillView(tree, dir, rel string, split, leaves map[string]bool, mounts *[]vi
 		crel := path.Join(rel, name)
 		csrc := filepath.Join(src, name)
 		cdst := filepath.Join(dst, name)
+		isLeaf, leaf := leaves[crel]
 		switch {
-		case leaves[crel]:
-			// Covered by a mount; libcontainer creates the mount point.
+		case leaf:
+			// Covered by a mount: only its mount point.
+			if err := placeholder(cdst, isLeaf); err != nil {
+				return err
+			}
 		case split[crel]:
 			// A directory on the way to a mount point. A symlink or a file
 			// here is shadowed by a real directory: mount destinations are
@@ -108,16 +112,29 @@ func fillView(tree, dir, rel string, split, leaves map[string]bool, mounts *[]vi
 				return err
 			}
 		default:
-			if err := placeholder(csrc, cdst, e.IsDir()); err != nil {
+			if err := placeholder(cdst, e.IsDir()); err != nil {
 				return err
 			}
 			*mounts = append(*mounts, viewMount{source: csrc, dest: crel})
 		}
 	}
-	// Split directories missing from the tree (e.g. /layers).
-	var missing []string
+	// Mount points and split directories missing from the tree (e.g.
+	// /layers, /proc).
+	var missingLeaves, missing []string
+	for p := range leaves {
+		if path.Dir(p) == rel && !seen[path.Base(p)] {
+			missingLeaves = append(missingLeaves, p)
+		}
+	}
+	sort.Strings(missingLeaves)
+	for _, p := range missingLeaves {
+		if err := placeholder(filepath.Join(dir, p), leaves[p]); err != nil {
+			return err
+		}
+	}
 	for p := range split {
-		if p != "/" && path.Dir(p) == rel && !seen[path.Base(p)] && !leaves[p] {
+		_, leaf := leaves[p]
+		if p != "/" && path.Dir(p) == rel && !seen[path.Base(p)] && !leaf {
 			missing = append(missing, p)
 		}
 	}
@@ -154,8 +171,8 @@ func existsInTree(tree, p string, isDir bool) bool {
 	return true
 }
 
-// placeholder creates the mount point for a bind of src at dst.
-func placeholder(src, dst string, isDir bool) error {
+// placeholder creates an empty mount point at dst.
+func placeholder(dst string, isDir bool) error {
 	if isDir {
 		return os.Mkdir(dst, 0o755)
 	}

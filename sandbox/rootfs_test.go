@@ -62,8 +62,8 @@ func TestBuildView(t *testing.T) {
 		return nil
 	})
 	wantEntries := []string{
-		". d", "bin d", "cnb d", "etc d", "etc/hosts f", "etc/passwd f", "etc/ssl d",
-		"layers d", "lib →usr/lib", "top f", "usr d",
+		". d", "bin d", "cnb d", "etc d", "etc/hosts f", "etc/passwd f", "etc/resolv.conf f", "etc/ssl d",
+		"layers d", "layers/sub d", "lib →usr/lib", "proc d", "tmp d", "top f", "usr d", "usr/lib f", "workspace d",
 	}
 	if diff := cmp.Diff(wantEntries, entries); diff != "" {
 		t.Errorf("view (-want +got):\n%s", diff)

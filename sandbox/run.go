@@ -10,9 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Run runs p in a fresh container for cfg and removes the container when
-// p exits. See Container.Run for the exit code.
+// Run runs p in a fresh container for cfg, whose user is p's, and removes
+// the container when p exits. See Container.Run for the exit code.
 func Run(ctx context.Context, cfg Config, p Process) (exitCode int, err error) {
+	cfg.UID, cfg.GID = p.UID, p.GID
 	c, err := Start(ctx, cfg)
 	if err != nil {
 		return -1, err
@@ -34,14 +35,17 @@ func (c *Container) Run(ctx context.Context, p Process) (exitCode int, err error
 	if len(p.Args) == 0 {
 		return -1, errors.New("running a process: no command")
 	}
-	z, err := c.zygote(p.UID, p.GID)
-	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return -1, fmt.Errorf("running %s: %w", p.Args[0], err)
+	if (p.UID != c.uid || p.GID != c.gid) && !c.keepIDs {
+		return -1, fmt.Errorf("running %s as %d:%d: %w: the container runs processes as %d:%d (Config.UID, GID)",
+			p.Args[0], p.UID, p.GID, ErrUnsupported, c.uid, c.gid)
 	}
-	code, err := z.run(ctx, c.nextID.Add(1), p)
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return -1, fmt.Errorf("running %s: %w", p.Args[0], ErrClosed)
+	}
+	code, err := c.client.run(ctx, c.nextID.Add(1), p)
 	if err != nil {
 		return code, fmt.Errorf("running %s: %w", p.Args[0], err)
 	}
@@ -71,8 +75,8 @@ func exitCode(status int) int {
 	return -1
 }
 
-// withDefaults adds PATH and HOME when env lacks them: libcontainer's
-// defaults do not apply to processes the zygote starts.
+// withDefaults adds PATH and HOME when env lacks them; nothing else is
+// added to a process's environment.
 func withDefaults(env []string, uid int) []string {
 	var hasPath, hasHome bool
 	for _, kv := range env {

@@ -37,7 +37,7 @@ func run(t *testing.T, cfg sandbox.Config, script string) (int, string, string) 
 }
 
 func config(t *testing.T) sandbox.Config {
-	return sandbox.Config{Rootfs: busyboxRootfs(t), StateDir: stateDir(t)}
+	return sandbox.Config{Rootfs: busyboxRootfs(t), StateDir: stateDir(t), UID: cnbUID, GID: cnbGID}
 }
 
 // statusField returns a field of /proc/self/status as the process saw it.
@@ -77,13 +77,13 @@ func TestIdentityAndPrivileges(t *testing.T) {
 }
 
 func TestSeesOnlyItsOwnProcesses(t *testing.T) {
-	// PID 1 is kiln's pause shim; then the zygote and the process.
+	// PID 1 is kiln's init; then the process.
 	code, out, _ := run(t, config(t), "cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'; hostname")
 	if code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[0], "kiln-sandbox-pause") || lines[2] != "kiln" {
+	if len(lines) != 3 || !strings.Contains(lines[0], "kiln-sandbox-init") || lines[2] != "kiln" {
 		t.Fatalf("unexpected view of processes:\n%s", out)
 	}
 	var n int
@@ -239,19 +239,23 @@ func TestManyProcessesInOneContainer(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	// /tmp is shared by the container's processes, whatever their uid.
+	// /tmp is shared by the container's processes.
 	for i := 0; i < 3; i++ {
 		if code, err := c.Run(ctx, sandbox.Process{Args: []string{"sh", "-c", fmt.Sprintf("echo %d >> /tmp/log", i)}, UID: cnbUID, GID: cnbGID}); code != 0 || err != nil {
 			t.Fatalf("process %d: %d, %v", i, code, err)
 		}
 	}
 	var out bytes.Buffer
-	code, err := c.Run(ctx, sandbox.Process{Args: []string{"sh", "-c", "cat /tmp/log; id -u; grep CapEff /proc/self/status"}, Stdout: &out})
+	code, err := c.Run(ctx, sandbox.Process{Args: []string{"sh", "-c", "cat /tmp/log; id -u; grep CapEff /proc/self/status"}, UID: cnbUID, GID: cnbGID, Stdout: &out})
 	if code != 0 || err != nil {
-		t.Fatalf("root process: %d, %v", code, err)
+		t.Fatalf("process: %d, %v", code, err)
 	}
-	if diff := cmp.Diff("0\n1\n2\n0\nCapEff:\t0000000000000000\n", out.String()); diff != "" {
+	if diff := cmp.Diff("0\n1\n2\n1000\nCapEff:\t0000000000000000\n", out.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// Processes run as the container's user only.
+	if _, err := c.Run(ctx, sandbox.Process{Args: []string{"true"}}); !errors.Is(err, sandbox.ErrUnsupported) {
+		t.Errorf("a process as root in a container of %d:%d: %v, want ErrUnsupported", cnbUID, cnbGID, err)
 	}
 	// Side by side.
 	errs := make(chan error, 4)
@@ -408,4 +412,20 @@ func TestSignalsAndResize(t *testing.T) {
 			t.Errorf("after resizing: %q, %v", line, err)
 		}
 	})
+}
+
+// TestMountInsideTmp binds a directory below the container's own /tmp:
+// its mount point is made in the fresh tmpfs.
+func TestMountInsideTmp(t *testing.T) {
+	cfg := config(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777) // as root the process is host uid 1000
+	cfg.Mounts = []sandbox.Mount{{Source: dir, Destination: "/tmp/kiln/scratch"}}
+	code, out, errs := run(t, cfg, "echo hi > /tmp/kiln/scratch/f && ls /tmp/kiln")
+	if code != 0 || out != "scratch\n" {
+		t.Fatalf("exit %d, %q, %s", code, out, errs)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "hi\n" {
+		t.Errorf("the bind below /tmp got %q, %v", b, err)
+	}
 }

@@ -5,9 +5,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// seccompProfile is kiln's seccomp filter, loaded by each zygote into
-// itself once its user namespace exists, so that the nested namespace of
-// a rootless container needs no exception. It allows everything except
+// seccompProfile is kiln's seccomp filter, loaded by each container's init
+// into itself once the container is set up, so that the namespaces it
+// creates need no exception. It allows everything except
 // system calls that no build needs and that widen the kernel surface
 // a process can reach: namespaces and mounts, kernel modules and keyrings,
 // BPF and perf, clock and host settings, and cross-process memory access.

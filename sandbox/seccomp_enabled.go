@@ -9,6 +9,7 @@ import "github.com/opencontainers/runc/libcontainer/seccomp"
 const seccompBuilt = true
 
 func loadSeccomp() error {
+	quietLogrus()
 	_, err := seccomp.InitSeccomp(seccompProfile())
 	return err
 }

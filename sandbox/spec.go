@@ -7,19 +7,17 @@ import (
 
 	"github.com/moby/sys/userns"
 	"github.com/opencontainers/cgroups"
-	"github.com/opencontainers/runc/libcontainer/configs"
-	"github.com/opencontainers/runc/libcontainer/specconv"
 	"golang.org/x/sys/unix"
 )
 
 // mode is how the container relates to the calling user.
 type mode struct {
-	// rootless: a user namespace maps the caller to container root, and
-	// processes get nested ones. That is the case when kiln is not root,
-	// and also when it is root only inside a user namespace (under
-	// `unshare -r`, rootless podman …), where other ids may be unmapped.
+	// rootless: a user namespace maps the container's user onto the
+	// caller. That is the case when kiln is not root, and also when it is
+	// root only inside a user namespace (under `unshare -r`, rootless
+	// podman …), where other ids may be unmapped.
 	rootless bool
-	euid0    bool // the caller's euid is 0 (libcontainer's RootlessEUID is the opposite)
+	euid0    bool // the caller's euid is 0
 	inUserNS bool // the caller itself runs in a user namespace (cgroups are not ours)
 	uid, gid int  // the caller's euid and egid
 }
@@ -54,120 +52,149 @@ var (
 	readonlyPaths = []string{
 		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 	}
+	// devices are the nodes of the container's /dev, bound from the
+	// caller's (an ordinary user cannot mknod; root gets the same).
+	devices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+)
+
+// initSpec is what the container's init (shim.go) is told to do, in
+// order: the mounts of its root, the settings of its namespaces, the
+// user it becomes and the hardening of the processes it spawns. Paths
+// are container paths below Root unless said otherwise.
+type initSpec struct {
+	// Root is the host directory on which the init mounts the tmpfs of
+	// the view (rootfs.go) of Tree for the mount points Dests; "": no
+	// mounts (LevelNone).
+	Root   string        `json:"root,omitempty"`
+	Tree   string        `json:"tree,omitempty"`
+	Dests  []destination `json:"dests,omitempty"`
+	Mounts []mountSpec   `json:"mounts,omitempty"` // after the view's binds
+
+	Masked   []string `json:"masked,omitempty"`
+	ReadOnly []string `json:"readonly,omitempty"`
+	Hostname string   `json:"hostname,omitempty"`
+	Loopback bool     `json:"loopback,omitempty"` // a private network: bring lo up
+	Rlimits  []rlimit `json:"rlimits,omitempty"`
+	// SetIDs: switch to UID and GID (root); otherwise the init already
+	// has them (a user namespace maps them, or LevelNone keeps kiln's).
+	SetIDs   bool `json:"setids,omitempty"`
+	UID, GID int
+	Seccomp  bool `json:"seccomp,omitempty"`
+	// Reap: no PID namespace of its own, so the init is the subreaper of
+	// what it starts and sweeps it (sweep.go).
+	Reap bool `json:"reap,omitempty"`
+}
+
+// mountSpec is one mount. Kind "bind" binds the host path Source
+// (recursively) and then sets Attr (MOUNT_ATTR_*) on the whole tree; the
+// other kinds mount a fresh file system of that type with Flags and Data.
+// Kind "dev" mounts the container's /dev: a tmpfs with the device nodes,
+// /dev/pts, /dev/shm, /dev/mqueue and the usual links.
+type mountSpec struct {
+	Kind   string  `json:"kind"`
+	Source string  `json:"src,omitempty"`
+	Dest   string  `json:"dst"`
+	Flags  uintptr `json:"flags,omitempty"`
+	Data   string  `json:"data,omitempty"`
+	Attr   uint64  `json:"attr,omitempty"`
+}
+
+type rlimit struct {
+	Type       int
+	Soft, Hard uint64
+}
+
+const (
+	nodevNosuid = unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV
+	common      = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 )
 
 // systemMounts are the kernel file systems every container gets. Their
 // destinations, together with Config.Mounts, are the mount points of the
-// root's view (see rootfs.go); the ones nested in /dev live on its tmpfs.
-func systemMounts(cfg Config, m mode, p plan) []*configs.Mount {
-	const common = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	pts := "newinstance,ptmxmode=0666,mode=0620"
-	if !m.rootless {
-		pts += ",gid=5" // tty; unmapped in a user namespace
-	}
+// root's view (see rootfs.go).
+func systemMounts(cfg Config, m mode, p plan) []mountSpec {
 	tmp := "mode=1777"
 	if cfg.Limits.TmpSize > 0 {
 		tmp += ",size=" + itoa(cfg.Limits.TmpSize)
 	}
-	proc := &configs.Mount{Source: "proc", Destination: "/proc", Device: "proc", Flags: common}
+	proc := mountSpec{Kind: "proc", Dest: "/proc", Flags: common}
 	if p.noPIDNS {
 		// The current /proc with whatever masks it (a fresh one is
-		// refused), as libcontainer allows on /proc.
-		proc = &configs.Mount{Source: "/proc", Destination: "/proc", Device: "bind", Flags: unix.MS_BIND | unix.MS_REC | common}
+		// refused there).
+		proc = mountSpec{Kind: "bind", Source: "/proc", Dest: "/proc", Attr: nodevNosuid | unix.MOUNT_ATTR_NOEXEC}
 	}
-	ms := []*configs.Mount{
+	dev := "newinstance,ptmxmode=0666,mode=0620"
+	if !m.rootless {
+		dev += ",gid=5" // tty; unmapped in a user namespace
+	}
+	ms := []mountSpec{
 		proc,
-		{Source: "tmpfs", Destination: "/dev", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_STRICTATIME, Data: "mode=755,size=65536k"},
-		{Source: "devpts", Destination: "/dev/pts", Device: "devpts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: pts},
-		{Source: "shm", Destination: "/dev/shm", Device: "tmpfs", Flags: common, Data: "mode=1777,size=65536k"},
-		{Source: "mqueue", Destination: "/dev/mqueue", Device: "mqueue", Flags: common},
-		{Source: "tmpfs", Destination: "/tmp", Device: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: tmp},
+		{Kind: "dev", Dest: "/dev", Data: dev},
+		{Kind: "tmpfs", Dest: "/tmp", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: tmp},
 	}
 	if m.rootless && (cfg.Network == NetworkHost || p.bindSys) {
 		// sysfs cannot be mounted in a user namespace that does not own
-		// the network namespace: bind the host's, read-only.
-		ms = append(ms, &configs.Mount{Source: "/sys", Destination: "/sys", Device: "bind",
-			Flags: unix.MS_BIND | unix.MS_REC | unix.MS_RDONLY | common})
+		// the network namespace: bind the caller's, read-only.
+		ms = append(ms, mountSpec{Kind: "bind", Source: "/sys", Dest: "/sys", Attr: unix.MOUNT_ATTR_RDONLY | nodevNosuid | unix.MOUNT_ATTR_NOEXEC})
 	} else {
-		ms = append(ms, &configs.Mount{Source: "sysfs", Destination: "/sys", Device: "sysfs",
-			Flags: unix.MS_RDONLY | common})
+		ms = append(ms, mountSpec{Kind: "sysfs", Dest: "/sys", Flags: unix.MS_RDONLY | common})
 	}
 	return ms
 }
 
-// bindMount is a libcontainer bind mount of source at dest.
-func bindMount(source, dest string, ro bool) *configs.Mount {
-	flags := unix.MS_BIND | unix.MS_REC | unix.MS_NOSUID | unix.MS_NODEV
+// bindSpec is a bind of source at dest, nosuid and nodev.
+func bindSpec(source, dest string, ro bool) mountSpec {
+	attr := uint64(nodevNosuid)
 	if ro {
-		flags |= unix.MS_RDONLY
+		attr |= unix.MOUNT_ATTR_RDONLY
 	}
-	return &configs.Mount{Source: source, Destination: dest, Device: "bind", Flags: flags}
+	return mountSpec{Kind: "bind", Source: source, Dest: dest, Attr: attr}
 }
 
-// containerConfig is the libcontainer configuration of a container whose
-// root is the view at root.
-func containerConfig(cfg Config, m mode, p plan, id, root string, view []viewMount, mounts []Mount) *configs.Config {
+// containerSpec is the init's work for a container whose root is the view
+// at root.
+func containerSpec(cfg Config, m mode, p plan, root, tree string, mounts []Mount) initSpec {
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = defaultHostname
 	}
-	c := &configs.Config{
-		Rootfs:          root,
-		Readonlyfs:      true,
-		NoNewPrivileges: true,
-		Hostname:        hostname,
-		Namespaces: configs.Namespaces{
-			{Type: configs.NEWNS}, {Type: configs.NEWPID}, {Type: configs.NEWIPC}, {Type: configs.NEWUTS},
-		},
-		Devices:       specconv.AllowedDevices,
-		MaskPaths:     maskedPaths,
-		ReadonlyPaths: readonlyPaths,
-		Rlimits:       rlimits(cfg.Limits),
-		// The pause shim's capabilities; it hands none of them on (see
-		// shim.go). nil would mean "keep every capability".
-		Capabilities:      shimCapabilities(m),
-		ParentDeathSignal: int(unix.SIGKILL),
+	s := initSpec{
+		Root: root, Tree: tree, Dests: mountDestinations(mounts), Masked: maskedPaths, ReadOnly: readonlyPaths, Hostname: hostname,
+		Loopback: cfg.Network == NetworkNone, Rlimits: rlimits(cfg.Limits),
+		SetIDs: !m.rootless, UID: cfg.UID, GID: cfg.GID, Seccomp: seccompBuilt, Reap: p.noPIDNS,
 	}
-	if p.noPIDNS {
-		c.Namespaces = configs.Namespaces{{Type: configs.NEWNS}, {Type: configs.NEWIPC}, {Type: configs.NEWUTS}}
-	}
-	if cfg.Network == NetworkNone {
-		c.Namespaces = append(c.Namespaces, configs.Namespace{Type: configs.NEWNET})
-		c.Networks = []*configs.Network{{Type: "loopback"}}
-	}
-	if m.rootless {
-		c.Namespaces = append(c.Namespaces, configs.Namespace{Type: configs.NEWUSER})
-		// Exactly these maps: container root must be mapped, and only a
-		// gid map of {0, egid, 1} lets libcontainer write it without
-		// newgidmap (it then denies setgroups itself).
-		c.UIDMappings = []configs.IDMap{{ContainerID: 0, HostID: int64(m.uid), Size: 1}}
-		c.GIDMappings = []configs.IDMap{{ContainerID: 0, HostID: int64(m.gid), Size: 1}}
-		c.RootlessEUID = !m.euid0
-	}
-	for _, v := range view {
-		c.Mounts = append(c.Mounts, bindMount(v.source, v.dest, true))
-	}
-	c.Mounts = append(c.Mounts, systemMounts(cfg, m, p)...)
+	s.Mounts = append(s.Mounts, systemMounts(cfg, m, p)...)
 	for _, mt := range mounts {
-		c.Mounts = append(c.Mounts, bindMount(mt.Source, mt.Destination, mt.ReadOnly))
+		s.Mounts = append(s.Mounts, bindSpec(mt.Source, mt.Destination, mt.ReadOnly))
 	}
-	c.Cgroups = cgroupConfig(cfg, m, id)
-	c.RootlessCgroups = c.Cgroups.Rootless
-	return c
+	return s
 }
 
-// cgroupConfig places the container in cgroup kiln/<name> with the limits
-// when the machine allows it; otherwise the container stays in the
-// caller's cgroup and libcontainer ignores cgroup errors.
-func cgroupConfig(cfg Config, m mode, id string) *cgroups.Cgroup {
-	if !m.cgroupLimits() {
-		return &cgroups.Cgroup{Parent: "kiln", Name: id, Rootless: true, Resources: &cgroups.Resources{}}
+// cloneFlags are the namespaces of a container in m laid out by p.
+func cloneFlags(cfg Config, m mode, p plan) uintptr {
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
+	if !p.noPIDNS {
+		flags |= unix.CLONE_NEWPID
 	}
-	if !cfg.Limits.cgroups() {
-		// Nothing to enforce: a cgroup file system root cannot write (in
-		// a container, say) must not stop the container.
-		return &cgroups.Cgroup{Parent: "kiln", Name: id, Rootless: true, Resources: &cgroups.Resources{}}
+	if cfg.Network == NetworkNone {
+		flags |= unix.CLONE_NEWNET
 	}
+	if m.rootless {
+		flags |= unix.CLONE_NEWUSER
+	}
+	return flags
+}
+
+// initCapabilities are what the init of an ordinary user's container
+// keeps across its exec as a non-root user of its user namespace (as
+// ambient capabilities) to set the container up; it drops them all
+// before starting anything.
+var initCapabilities = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP}
+
+// cgroupConfig is the cgroup of a container with limits (as root only):
+// kiln/<id> with them. Without limits a container creates no cgroup and
+// stays in the caller's.
+func cgroupConfig(cfg Config, id string) *cgroups.Cgroup {
 	r := &cgroups.Resources{Memory: cfg.Limits.Memory}
 	if cfg.Limits.PIDs > 0 {
 		p := cfg.Limits.PIDs
@@ -177,10 +204,10 @@ func cgroupConfig(cfg Config, m mode, id string) *cgroups.Cgroup {
 		r.CpuPeriod = 100000
 		r.CpuQuota = int64(cfg.Limits.CPUs * 100000)
 	}
-	// No device rules: their cgroup manager would add a dependency
-	// (cilium/ebpf) for little gain, since /dev is a tmpfs holding only
-	// the allowed nodes, every other mount is nodev, and no process of the
-	// container can mknod.
+	// No device rules: /dev is a tmpfs holding only the allowed nodes,
+	// every other mount is nodev, and no process of the container can
+	// mknod.
+	r.SkipDevices = true
 	return &cgroups.Cgroup{Parent: "kiln", Name: id, Resources: r}
 }
 
@@ -188,7 +215,7 @@ func cgroupConfig(cfg Config, m mode, id string) *cgroups.Cgroup {
 func (l Limits) cgroups() bool { return l.Memory > 0 || l.PIDs > 0 || l.CPUs > 0 }
 
 // rlimits are set explicitly: inherited ones differ between root and users.
-func rlimits(l Limits) []configs.Rlimit {
+func rlimits(l Limits) []rlimit {
 	nofile := l.NoFile
 	if nofile == 0 {
 		nofile = defaultNoFile
@@ -199,12 +226,12 @@ func rlimits(l Limits) []configs.Rlimit {
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &cur) == nil && cur.Max < nofile {
 		nofile = cur.Max
 	}
-	rs := []configs.Rlimit{
+	rs := []rlimit{
 		{Type: unix.RLIMIT_NOFILE, Soft: nofile, Hard: nofile},
 		{Type: unix.RLIMIT_CORE, Soft: 0, Hard: 0},
 	}
 	if l.NProc > 0 {
-		rs = append(rs, configs.Rlimit{Type: unix.RLIMIT_NPROC, Soft: l.NProc, Hard: l.NProc})
+		rs = append(rs, rlimit{Type: unix.RLIMIT_NPROC, Soft: l.NProc, Hard: l.NProc})
 	}
 	return rs
 }
@@ -221,21 +248,6 @@ func mountDestinations(mounts []Mount) []destination {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// shimCapabilities are the pause shim's: what it needs to start zygotes
-// and end processes. Rootless, writing a nested user namespace's map of the
-// container's root needs CAP_SETFCAP (Linux ≥ 5.12), and the processes are
-// all the caller's; as root, switching to the process's uid needs
-// CAP_SETUID and CAP_SETGID, CAP_SETPCAP lets a zygote of uid 0 empty its
-// bounding set, and CAP_KILL lets the shim kill processes of other uids.
-// Zygotes drop everything.
-func shimCapabilities(m mode) *configs.Capabilities {
-	caps := []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL"}
-	if m.rootless {
-		caps = []string{"CAP_SETFCAP"}
-	}
-	return &configs.Capabilities{Bounding: caps, Effective: caps, Permitted: caps}
-}
 
 // Rootless reports whether containers run in a user namespace that maps
 // the caller: kiln is not root, or is root only inside a user namespace.

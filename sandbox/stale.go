@@ -10,10 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/opencontainers/runc/libcontainer"
-	"golang.org/x/sys/unix"
 )
 
 // Container ids name their owner: "kiln-PID-START-RANDOM", where START is
@@ -61,44 +57,22 @@ func ownerAlive(id string) bool {
 	return startTime(pid) == start
 }
 
-// cleanStale removes the containers and views in stateDir whose owner is
-// gone, killing what still runs.
+// cleanStale removes the views (and any older state) in stateDir whose
+// owner is gone. Their containers died with their owner: an init exits
+// when the control socket closes. A view holds only empty mount points
+// (the mounts were in the container's own mount namespace), so removing it
+// is safe.
 func cleanStale(stateDir string, log *slog.Logger) {
 	entries, err := os.ReadDir(stateDir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		name := e.Name()
-		id, isView := strings.CutSuffix(name, ".root")
+		id, _ := strings.CutSuffix(e.Name(), ".root")
 		if ownerAlive(id) {
 			continue
 		}
-		if isView {
-			os.RemoveAll(filepath.Join(stateDir, name))
-			continue
-		}
 		log.Debug("removing stale sandbox state", "id", id)
-		destroyStale(stateDir, id)
-	}
-}
-
-func destroyStale(stateDir, id string) {
-	c, err := libcontainer.Load(stateDir, id)
-	if err != nil {
-		os.RemoveAll(filepath.Join(stateDir, id))
-		return
-	}
-	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
-		c.Signal(unix.SIGKILL)
-		for i := 0; i < 100; i++ {
-			if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	if err := c.Destroy(); err != nil {
-		os.RemoveAll(filepath.Join(stateDir, id))
+		os.RemoveAll(filepath.Join(stateDir, e.Name()))
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 // Without a PID namespace of its own (LevelNone, or the namespaces level
 // degraded), a container cannot count on the kernel to kill what is left
-// when its PID 1 exits. Its pause shim is instead the child subreaper of
+// when its PID 1 exits. Its init is instead the child subreaper of
 // everything it starts, so that orphans (daemons that called setsid or
 // double-forked) are reparented to it rather than to the machine's init,
 // and it sweeps them: it kills every descendant, reaps, and starts again
@@ -22,8 +22,9 @@ import (
 const sweepTimeout = 10 * time.Second
 
 // sweep kills every descendant of the calling process, which must be
-// their subreaper, and reaps them. It reports whether none is left.
-func sweep() bool {
+// their subreaper (or their PID namespace's init), reaping them with
+// reap. It reports whether none is left.
+func sweep(reap func() bool) bool {
 	self := os.Getpid()
 	deadline := time.Now().Add(sweepTimeout)
 	for {

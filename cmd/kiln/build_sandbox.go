@@ -54,6 +54,8 @@ func (s *buildSandbox) Start(ctx context.Context, c platform.Container) (platfor
 		Network:  s.network,
 		StateDir: s.stateDir,
 		Logger:   s.logger,
+		UID:      c.UID,
+		GID:      c.GID,
 	}
 	if s.defaultNetwork {
 		var err error

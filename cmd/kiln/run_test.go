@@ -152,7 +152,7 @@ func TestRunSandboxLevels(t *testing.T) {
 		t.Errorf("none: exit %d, stdout %q, want %q; stderr:\n%s", code, out, want, errOut)
 	}
 	out, errOut, code = kilnRun(t, "", "--sandbox", "namespaces", "rootfs:/", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
-	if code != 0 || !strings.Contains(out, "kiln-sandbox-pause") {
+	if code != 0 || !strings.Contains(out, "kiln-sandbox-init") {
 		t.Errorf("namespaces on rootfs:/: exit %d, stdout %q; stderr:\n%s", code, out, errOut)
 	}
 	img := busyboxImage(t)

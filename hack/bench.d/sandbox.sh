@@ -3,8 +3,11 @@
 # floor measured in the same run, `unshare -Urmpiu --fork chroot ROOTFS
 # /bin/true` (as root: `unshare -mpiu …`):
 #   process   — one container, a process per iteration (a lifecycle phase
-#               running its buildpacks: the zygote forks and execs);
-#   container — a fresh container per process (start, run, remove).
+#               running its buildpacks: the container's init forks and execs);
+#   container — a fresh container per process (start, run, remove);
+#   none      — the same two at the none level (plain children of kiln on the
+#               host's root, the host's /bin/true): what namespaces cost per
+#               process and per container over no isolation.
 # Go benchmarks in sandbox/bench_test.go; each runs three times, the median
 # counts (the machine is shared). Measured as root and, when this runs as
 # root, again as an unprivileged user (the rootless path).
@@ -31,15 +34,19 @@ report() {
 		return v[int((c + 1) / 2)]
 	}
 	END {
-		if (!n["UnshareFloor"] || !n["Process"] || !n["Container"]) { print "sandbox: benchmarks missing" > "/dev/stderr"; exit 1 }
+		if (!n["UnshareFloor"] || !n["Process"] || !n["Container"] || !n["ProcessNone"] || !n["ContainerNone"]) { print "sandbox: benchmarks missing" > "/dev/stderr"; exit 1 }
 		f = median("UnshareFloor"); p = median("Process"); c = median("Container")
+		pn = median("ProcessNone"); cn = median("ContainerNone")
 		printf "%s: unshare floor %.2f ms, sandbox per process %.2f ms, per container %.2f ms\n", mode, f, p, c
+		printf "%s: none level per process %.2f ms, per container %.2f ms\n", mode, pn, cn
 		printf "ratio %s process/unshare %.2f\n", mode, p / f
 		printf "ratio %s container/unshare %.2f\n", mode, c / f
+		printf "ratio %s process namespaces/none %.2f\n", mode, p / pn
+		printf "ratio %s container namespaces/none %.2f\n", mode, c / cn
 	}'
 }
 
-bench=("$tmp/sandbox.test" -test.run '^$' -test.bench '^Benchmark(Process|Container|UnshareFloor)$'
+bench=("$tmp/sandbox.test" -test.run '^$' -test.bench '^Benchmark(Process|Container|ProcessNone|ContainerNone|UnshareFloor)$'
 	-test.benchtime "${iterations}x" -test.count 3)
 (cd sandbox && "${bench[@]}") | tee "$tmp/self.log" | grep '^Benchmark' || true
 report "$(if [ "$(id -u)" -eq 0 ]; then echo root; else echo rootless; fi)" <"$tmp/self.log"

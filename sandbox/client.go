@@ -12,46 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// zygote returns the zygote for uid:gid, starting it on first use.
-func (c *Container) zygote(uid, gid int) (*zygoteClient, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return nil, ErrClosed
-	}
-	key := [2]int{uid, gid}
-	if z := c.zygotes[key]; z != nil && !z.isDead() {
-		return z, nil
-	}
-	ours, theirs, err := socketPair()
-	if err != nil {
-		return nil, err
-	}
-	defer theirs.Close()
-	req := message{Op: opZygote, ID: c.nextID.Add(1), UID: uid, GID: gid, Seccomp: c.seccomp}
-	if err := send(c.ctl, req, theirs); err != nil {
-		ours.Close()
-		return nil, fmt.Errorf("starting a zygote: %w", ErrClosed)
-	}
-	r, files, err := c.ctlRx.recv()
-	closeAll(files)
-	if err != nil {
-		ours.Close()
-		return nil, fmt.Errorf("starting a zygote: %w", ErrClosed)
-	}
-	if r.Err != "" {
-		ours.Close()
-		return nil, fmt.Errorf("starting a zygote for %d:%d: %s", uid, gid, r.Err)
-	}
-	z := &zygoteClient{conn: ours, pending: map[uint64]*pending{}}
-	go z.read()
-	c.zygotes[key] = z
-	return z, nil
-}
-
-// zygoteClient is kiln's end of a zygote's socket. One goroutine reads it
-// and hands each message to the Run waiting for it.
-type zygoteClient struct {
+// client is kiln's end of the init's control socket. One goroutine reads
+// it and hands each message to the request waiting for it.
+type client struct {
 	conn    *net.UnixConn
 	wmu     sync.Mutex // serialises writes
 	mu      sync.Mutex // guards pending and dead
@@ -69,13 +32,13 @@ type received struct {
 	files []*os.File
 }
 
-func (z *zygoteClient) isDead() bool {
+func (z *client) isDead() bool {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	return z.dead
 }
 
-func (z *zygoteClient) read() {
+func (z *client) read() {
 	rx := newReceiver(z.conn)
 	for {
 		m, files, err := rx.recv()
@@ -107,13 +70,34 @@ func (z *zygoteClient) read() {
 	}
 }
 
-func (z *zygoteClient) send(m message, files ...*os.File) error {
+// request sends m with files and waits for the reply.
+func (z *client) request(m message, files ...*os.File) (received, error) {
+	pd := &pending{reply: make(chan received, 1), exited: make(chan message, 1)}
+	z.mu.Lock()
+	if z.dead {
+		z.mu.Unlock()
+		return received{}, ErrClosed
+	}
+	z.pending[m.ID] = pd
+	z.mu.Unlock()
+	defer z.forget(m.ID)
+	if err := z.send(m, files...); err != nil {
+		return received{}, ErrClosed
+	}
+	r, ok := <-pd.reply
+	if !ok {
+		return received{}, ErrClosed
+	}
+	return r, nil
+}
+
+func (z *client) send(m message, files ...*os.File) error {
 	z.wmu.Lock()
 	defer z.wmu.Unlock()
 	return send(z.conn, m, files...)
 }
 
-func (z *zygoteClient) run(ctx context.Context, id uint64, p Process) (int, error) {
+func (z *client) run(ctx context.Context, id uint64, p Process) (int, error) {
 	st, err := newStdio(p)
 	if err != nil {
 		return -1, err
@@ -154,7 +138,7 @@ func (z *zygoteClient) run(ctx context.Context, id uint64, p Process) (int, erro
 	if p.TTY {
 		if len(r.files) != 1 {
 			closeAll(r.files)
-			return -1, errors.New("the zygote sent no terminal")
+			return -1, errors.New("the container's init sent no terminal")
 		}
 		st.attachTTY(r.files[0], p)
 	}
@@ -181,7 +165,7 @@ func (z *zygoteClient) run(ctx context.Context, id uint64, p Process) (int, erro
 }
 
 // forward sends the signals from sigs to the process group pid until done.
-func (z *zygoteClient) forward(pid int, sigs <-chan os.Signal, done <-chan struct{}) {
+func (z *client) forward(pid int, sigs <-chan os.Signal, done <-chan struct{}) {
 	for {
 		select {
 		case <-done:
@@ -197,8 +181,14 @@ func (z *zygoteClient) forward(pid int, sigs <-chan os.Signal, done <-chan struc
 	}
 }
 
-func (z *zygoteClient) forget(id uint64) {
+func (z *client) forget(id uint64) {
 	z.mu.Lock()
 	delete(z.pending, id)
 	z.mu.Unlock()
+}
+
+func newClient(conn *net.UnixConn) *client {
+	z := &client{conn: conn, pending: map[uint64]*pending{}}
+	go z.read()
+	return z
 }
