@@ -34,6 +34,7 @@ type Container struct {
 	init     *os.Process
 	initDone chan struct{} // closed when the init has exited and been reaped
 	reaps    bool          // no PID namespace: the init sweeps (sweep.go)
+	sealExe  bool          // the init runs a sealed copy of kiln's executable (exe.go)
 	cgroup   cgroups.Manager
 	client   *client
 	nextID   atomic.Uint64
@@ -126,7 +127,7 @@ func startNamespaces(cfg Config, m mode, p plan, log *slog.Logger) (*Container, 
 		}
 	}
 	spec := containerSpec(cfg, m, p, mnt, rootfs, mounts)
-	c := &Container{id: id, uid: cfg.UID, gid: cfg.GID, log: log, iso: p.Isolation, reaps: p.noPIDNS}
+	c := &Container{id: id, uid: cfg.UID, gid: cfg.GID, log: log, iso: p.Isolation, reaps: p.noPIDNS, sealExe: true}
 	if limits {
 		if c.cgroup, err = manager.New(cgroupConfig(cfg, id)); err != nil {
 			return nil, fmt.Errorf("creating the container's cgroup: %w", err)
@@ -193,7 +194,16 @@ func (c *Container) startInit(sys *syscall.SysProcAttr, spec initSpec) error {
 	// Its own process group: a terminal's Ctrl-C reaches kiln, which then
 	// ends the container. One P is plenty, and spares threads (and pids).
 	sys.Setpgid = true
-	proc, err := startProcess("/proc/self/exe", []string{"kiln-sandbox-init", c.id}, &os.ProcAttr{
+	exe := "/proc/self/exe"
+	if c.sealExe {
+		if exe, err = sealedExecutable(); err != nil {
+			ours.Close()
+			logr.Close()
+			logw.Close()
+			return err
+		}
+	}
+	proc, err := startProcess(exe, []string{"kiln-sandbox-init", c.id}, &os.ProcAttr{
 		Dir:   "/",
 		Env:   []string{roleEnv + "=" + roleInit, "GOMAXPROCS=1"},
 		Files: []*os.File{devnull, devnull, logw, theirs},

@@ -30,9 +30,13 @@
 // (rootfs.go), so that a shared cache of unpacked images is never written,
 // a tmpfs /tmp, /proc, /dev and /sys with the masked and read-only paths of
 // container runtimes, and the binds; it pivots into it, sets rlimits, drops
-// every capability, is not dumpable, sets no_new_privs and loads the
-// seccomp filter, and then forks and execs each process it is asked for,
-// in its own process group. A container costs one runtime start (the
+// every capability (the bounding set first), is not dumpable, sets
+// no_new_privs and loads the seccomp filter, and then forks and execs each
+// process it is asked for, in its own process group, with its stdio and
+// no other descriptor (whatever kiln inherited is marked close-on-exec).
+// The init runs a sealed copy of kiln's executable in memory (exe.go),
+// made once per kiln process, so that nothing in a container can reach or
+// rewrite the file on the host (the CVE-2019-5736 class). A container costs one runtime start (the
 // init's) and no cgroup unless limits are asked for (as root); a process
 // costs a fork and an exec.
 //

@@ -14,6 +14,9 @@ import (
 // program whose copy runs inside the containers.
 func TestMain(m *testing.M) {
 	sandbox.Init()
+	if os.Getenv("KILN_TEST_EXE_PROBE") != "" {
+		os.Exit(exeProbeMain())
+	}
 	if spec := os.Getenv("KILN_TEST_KILLEE"); spec != "" {
 		helperMain(spec)
 	}

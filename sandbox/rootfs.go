@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // The container's root is a private view of Config.Rootfs rather than the
@@ -64,20 +62,26 @@ func buildView(tree, dir string, dests []destination) ([]viewMount, error) {
 		return nil, err
 	}
 	var mounts []viewMount
-	if err := fillView(tree, dir, "/", split, leaves, &mounts); err != nil {
+	if err := fillView(tree, dir, "/", true, split, leaves, &mounts); err != nil {
 		return nil, err
 	}
 	return mounts, nil
 }
 
 // fillView fills the view directory for the container path rel, a split
-// directory.
-func fillView(tree, dir, rel string, split map[string]bool, leaves map[string]bool, mounts *[]viewMount) error {
+// directory; inTree: rel is a directory of the tree, reached without a
+// symlink. Otherwise (missing, a file or a symlink in the tree) the tree
+// is not read there: an image's symlink is never followed on the host,
+// where its target would name a host directory.
+func fillView(tree, dir, rel string, inTree bool, split map[string]bool, leaves map[string]bool, mounts *[]viewMount) error {
 	src := filepath.Join(tree, rel)
 	dst := filepath.Join(dir, rel)
-	entries, err := os.ReadDir(src)
-	if err != nil && !os.IsNotExist(err) && !isNotDir(err) {
-		return fmt.Errorf("reading %s: %w", src, err)
+	var entries []os.DirEntry
+	if inTree {
+		var err error
+		if entries, err = os.ReadDir(src); err != nil {
+			return fmt.Errorf("reading %s: %w", src, err)
+		}
 	}
 	seen := map[string]bool{}
 	for _, e := range entries {
@@ -97,10 +101,15 @@ func fillView(tree, dir, rel string, split map[string]bool, leaves map[string]bo
 			// A directory on the way to a mount point. A symlink or a file
 			// here is shadowed by a real directory: mount destinations are
 			// resolved in the view, never through the image's links.
-			if err := os.Mkdir(cdst, dirMode(csrc)); err != nil {
+			isDir := e.IsDir() // of the entry itself: a symlink is not
+			mode := os.FileMode(0o755)
+			if isDir {
+				mode = dirMode(csrc)
+			}
+			if err := os.Mkdir(cdst, mode); err != nil {
 				return err
 			}
-			if err := fillView(tree, dir, crel, split, leaves, mounts); err != nil {
+			if err := fillView(tree, dir, crel, isDir, split, leaves, mounts); err != nil {
 				return err
 			}
 		case e.Type()&os.ModeSymlink != 0:
@@ -143,7 +152,7 @@ func fillView(tree, dir, rel string, split map[string]bool, leaves map[string]bo
 		if err := os.Mkdir(filepath.Join(dir, p), 0o755); err != nil {
 			return err
 		}
-		if err := fillView(tree, dir, p, split, leaves, mounts); err != nil {
+		if err := fillView(tree, dir, p, false, split, leaves, mounts); err != nil {
 			return err
 		}
 	}
@@ -185,12 +194,8 @@ func placeholder(dst string, isDir bool) error {
 
 // dirMode is the mode of the directory at p in the tree, or 0755.
 func dirMode(p string) os.FileMode {
-	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
 		return fi.Mode().Perm()
 	}
 	return 0o755
-}
-
-func isNotDir(err error) bool {
-	return strings.Contains(err.Error(), unix.ENOTDIR.Error())
 }

@@ -315,7 +315,7 @@ echo nofile=$(ulimit -n)`
 func TestLimits(t *testing.T) {
 	var logs bytes.Buffer
 	cfg := config(t)
-	// The pause shim's and the zygote's threads count too (Go runtimes).
+	// The init's threads count too (a Go runtime).
 	cfg.Limits = sandbox.Limits{PIDs: 40, NoFile: 512}
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	// The shell gives up (exit 2) when it cannot fork.

@@ -54,6 +54,13 @@ type shim struct {
 
 func shimMain() int {
 	runtime.LockOSThread()
+	// Whatever kiln inherited without close-on-exec (from its own parent:
+	// a make jobserver's pipe, a CI runner's descriptors) came along; the
+	// processes it starts get their stdio and nothing else.
+	if err := closeOnExecFrom(3); err != nil {
+		fmt.Fprintln(os.Stderr, "kiln sandbox init: marking descriptors close-on-exec:", err)
+		return 1
+	}
 	conn, err := fileConn(os.NewFile(3, "control"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kiln sandbox init:", err)
@@ -103,6 +110,11 @@ func (s *shim) setup() error {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("becoming a subreaper: %w", err)
 		}
+	}
+	// The bounding set while the init still has CAP_SETPCAP: as root it
+	// loses every capability with its uid just below.
+	if err := dropBoundingSet(sp.Root == ""); err != nil {
+		return fmt.Errorf("dropping capabilities: %w", err)
 	}
 	if sp.SetIDs {
 		// Every thread (Go's setuid and setgid do all), groups first.
@@ -174,12 +186,13 @@ func (s *shim) serve() int {
 	}
 }
 
-// end is the container's end: without a PID namespace of its own, the
-// init kills what is left first; with one, the kernel does when it exits.
+// end is the container's end: the init kills and reaps what is left
+// before it exits. Without a PID namespace of its own nothing else would;
+// with one, the kernel would, but only once the init is gone, and no
+// process of the container should outlive the init's hold on its
+// executable.
 func (s *shim) end() {
-	if s.spec.Reap {
-		sweep(s.reap)
-	}
+	sweep(s.reap)
 }
 
 // reply sends m to kiln.
@@ -344,27 +357,66 @@ func checkExecutable(p string) error {
 	return nil
 }
 
-// dropCapabilities empties the calling thread's bounding, ambient,
-// inheritable, permitted and effective sets, so that nothing it starts
-// gains a capability, not even as uid 0.
-func dropCapabilities() error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return err
-	}
-	if data[0].Permitted == 0 && data[1].Permitted == 0 && data[0].Inheritable == 0 && data[1].Inheritable == 0 {
-		return nil // a non-root exec already left nothing
-	}
+// dropBoundingSet empties the calling thread's bounding set, so that no
+// exec of what it starts gains a capability, not even as uid 0. It needs
+// CAP_SETPCAP, which the init of a container always has; at LevelNone
+// (none) an ordinary user's init has no capability to lose, and keeps the
+// set it cannot drop (no_new_privs still stops every gain).
+func dropBoundingSet(none bool) error {
 	last := lastCap()
 	for c := 0; c <= last; c++ {
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+		switch {
+		case err == nil || err == unix.EINVAL:
+		case err == unix.EPERM && none && !hasPermitted():
+			return nil
+		default:
 			return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
 		}
 	}
-	unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-	data = [2]unix.CapUserData{}
+	return nil
+}
+
+// hasPermitted reports whether the calling thread has any permitted
+// capability.
+func hasPermitted() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return true
+	}
+	return data[0].Permitted != 0 || data[1].Permitted != 0
+}
+
+// dropCapabilities empties the calling thread's ambient, inheritable,
+// permitted and effective sets (the bounding set is dropBoundingSet's).
+func dropCapabilities() error {
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clearing the ambient set: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
 	return unix.Capset(&hdr, &data[0])
+}
+
+// closeOnExecFrom marks every descriptor from first up close-on-exec.
+func closeOnExecFrom(first int) error {
+	err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err != unix.ENOSYS && err != unix.EINVAL {
+		return err
+	}
+	// Linux < 5.11.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		var fd int
+		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd >= first {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 func lastCap() int {
