@@ -4,15 +4,21 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/google/go-cmp/cmp"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kilnbuild/kiln/sandbox"
 )
@@ -202,6 +208,16 @@ true`}, UID: u.uid, GID: u.gid, Stdout: &out, Stderr: &out})
 // was exec'd: it reports that executable's identity and whether it could
 // open it for writing, directly or by reopening an O_PATH descriptor.
 func exeProbeMain() int {
+	if os.Getenv("KILN_TEST_EXE_PROBE") == "keyring" {
+		id, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
+		if err != nil {
+			fmt.Println("session keyring:", err)
+			return 0
+		}
+		desc, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id)
+		fmt.Printf("session keyring: %s %v\n", desc, err)
+		return 0
+	}
 	var st syscall.Stat_t
 	if err := syscall.Stat("/proc/self/exe", &st); err == nil {
 		fmt.Printf("exe=%d:%d\n", st.Dev, st.Ino)
@@ -433,5 +449,98 @@ func TestImageSymlinkOnTheWayToAMount(t *testing.T) {
 	}
 	if strings.Contains(out, "host") {
 		t.Errorf("a host directory named by an image's symlink reached the container:\n%s", out)
+	}
+}
+
+// TestNoControllingTerminal: a process of the container cannot open kiln's
+// controlling terminal (/dev/tty is bound in): it could read what the user
+// types there, or push input into the user's shell (TIOCSTI). The init is
+// in a session of its own. A helper (ttyHelperMain) runs with a terminal
+// of the test's as its controlling terminal and starts the containers.
+func TestNoControllingTerminal(t *testing.T) {
+	for _, level := range []string{"namespaces", "none"} {
+		t.Run(level, func(t *testing.T) {
+			ptmx, tty, err := pty.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ptmx.Close()
+			defer tty.Close()
+			go io.Copy(io.Discard, ptmx)
+			cfg := config(t)
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "KILN_TEST_CTTY="+level+":"+cfg.Rootfs+":"+cfg.StateDir)
+			cmd.Stdin, cmd.Stderr = tty, os.Stderr
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("helper: %v: %s", err, out)
+			}
+			if got := string(out); got != "helper-has-tty\ncontained\n" {
+				t.Errorf("got %q, want the helper to have the terminal and the container not", got)
+			}
+		})
+	}
+}
+
+// ttyHelperMain is TestNoControllingTerminal's helper.
+func ttyHelperMain(spec string) int {
+	parts := strings.SplitN(spec, ":", 3)
+	if f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		f.Close()
+		fmt.Println("helper-has-tty")
+	}
+	cfg := sandbox.Config{Rootfs: parts[1], StateDir: parts[2], UID: cnbUID, GID: cnbGID}
+	if parts[0] == "none" {
+		cfg = noneConfig()
+	}
+	var out bytes.Buffer
+	code, err := sandbox.Run(context.Background(), cfg, sandbox.Process{Args: []string{"sh", "-c",
+		"if (echo x >/dev/tty) 2>/dev/null; then echo tty-reachable; else echo contained; fi"},
+		UID: cnbUID, GID: cnbGID, Stdout: &out, Stderr: &out})
+	fmt.Print(out.String())
+	if code != 0 || err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", code, err)
+		return 1
+	}
+	return 0
+}
+
+// TestOwnSessionKeyring: the container's processes do not possess kiln's
+// session keyring (and its keys): they have one of their own, or the
+// seccomp filter denies keyctl altogether. Keyrings are a thread's: the
+// test joins a keyring of a known name on the thread that starts the
+// container. The probe runs as the sealed copy of the test binary (see
+// TestInitExecutableUnreachable).
+func TestOwnSessionKeyring(t *testing.T) {
+	cfg := config(t)
+	if err := os.WriteFile(filepath.Join(cfg.Rootfs, "bin/probe"), []byte("#!/proc/self/exe\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("kiln-test-%d", time.Now().UnixNano())
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if _, err := unix.KeyctlJoinSessionKeyring(name); err != nil {
+			done <- fmt.Errorf("joining %s: %w", name, err)
+			return
+		}
+		code, err := sandbox.Run(context.Background(), cfg, sandbox.Process{Args: []string{"/bin/probe"},
+			Env: []string{"KILN_TEST_EXE_PROBE=keyring"}, UID: cnbUID, GID: cnbGID, Stdout: &out, Stderr: &out})
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit code %d", code)
+		}
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	t.Logf("kiln's session keyring %s; the container's: %s", name, strings.TrimSpace(out.String()))
+	if !strings.HasPrefix(out.String(), "session keyring: ") || strings.Contains(out.String(), name) {
+		t.Errorf("the container's processes possess kiln's session keyring %s: %s", name, out.String())
+	}
+	if wantSeccomp != "0" && !strings.Contains(out.String(), "operation not permitted") {
+		t.Errorf("keyctl under the seccomp filter: %q, want EPERM", out.String())
 	}
 }

@@ -14,6 +14,9 @@ import (
 // program whose copy runs inside the containers.
 func TestMain(m *testing.M) {
 	sandbox.Init()
+	if spec := os.Getenv("KILN_TEST_CTTY"); spec != "" {
+		os.Exit(ttyHelperMain(spec))
+	}
 	if os.Getenv("KILN_TEST_EXE_PROBE") != "" {
 		os.Exit(exeProbeMain())
 	}

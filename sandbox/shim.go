@@ -128,6 +128,11 @@ func (s *shim) setup() error {
 			return fmt.Errorf("setting uid %d: %w", sp.UID, err)
 		}
 	}
+	if sp.Root != "" {
+		if err := newSessionKeyring(); err != nil {
+			return fmt.Errorf("joining a session keyring of its own: %w", err)
+		}
+	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("setting no_new_privs: %w", err)
 	}
@@ -397,6 +402,20 @@ func dropCapabilities() error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	return unix.Capset(&hdr, &data[0])
+}
+
+// newSessionKeyring gives the init, and so every process it starts, a new
+// anonymous session keyring: otherwise they would possess kiln's, and its
+// keys (the seccomp filter denies keyctl too, when kiln has it). Where
+// keyrings are missing or keyctl is refused already (a pod's filter),
+// there is nothing to share.
+func newSessionKeyring() error {
+	_, _, errno := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0)
+	switch errno {
+	case 0, unix.ENOSYS, unix.EPERM, unix.EACCES:
+		return nil
+	}
+	return errno
 }
 
 // closeOnExecFrom marks every descriptor from first up close-on-exec.
