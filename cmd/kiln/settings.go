@@ -21,12 +21,14 @@ import (
 // config does for its settings). The CLI resolves them all before a command
 // runs; libraries get plain options.
 type setting struct {
-	key   string // the configuration file's key, e.g. "pull-policy"
-	flag  string // the global flag, "" when there is none
-	env   string // the environment variable
-	list  bool   // a list: comma-separated in the environment, an array in the file
-	usage string // for kiln config and the docs
-	check func(string) error
+	key  string // the configuration file's key, e.g. "pull-policy"
+	flag string // the global flag, "" when there is none
+	env  string // the environment variable
+	list bool   // a list: comma-separated in the environment, an array in the file
+	// boolean: true or false (a TOML boolean in the file)
+	boolean bool
+	usage   string // for kiln config and the docs
+	check   func(string) error
 }
 
 // settings are kiln's settings in the order kiln config list shows them.
@@ -44,10 +46,10 @@ var settings = []setting{
 		check: func(s string) error { _, err := parseSize(s); return err }},
 	{key: "store-max-age", flag: "store-max-age", env: "KILN_STORE_MAX_AGE", usage: "after each build, prune from the store what was not used for this long (e.g. 168h)",
 		check: checkAge},
-	{key: "verbose", flag: "verbose", env: "KILN_VERBOSE", usage: "debug output (true or false)", check: checkBool},
-	{key: "quiet", flag: "quiet", env: "KILN_QUIET", usage: "show less output: no progress, no buildpack output (true or false)", check: checkBool},
-	{key: "timestamps", flag: "timestamps", env: "KILN_TIMESTAMPS", usage: "prefix each output line with the time (true or false)", check: checkBool},
-	{key: "no-color", flag: "no-color", env: "KILN_NO_COLOR", usage: "accepted for pack's sake: kiln prints no color", check: checkBool},
+	{key: "verbose", flag: "verbose", env: "KILN_VERBOSE", usage: "debug output (true or false)", check: checkBool, boolean: true},
+	{key: "quiet", flag: "quiet", env: "KILN_QUIET", usage: "show less output: no progress, no buildpack output (true or false)", check: checkBool, boolean: true},
+	{key: "timestamps", flag: "timestamps", env: "KILN_TIMESTAMPS", usage: "prefix each output line with the time (true or false)", check: checkBool, boolean: true},
+	{key: "no-color", flag: "no-color", env: "KILN_NO_COLOR", usage: "accepted for pack's sake: kiln prints no color", check: checkBool, boolean: true},
 }
 
 func settingByKey(key string) (setting, bool) {
@@ -160,7 +162,11 @@ func readConfigFile() (*configFile, error) {
 			}
 			sort.Strings(names)
 			for _, reg := range names {
-				vals = append(vals, fmt.Sprintf("%s=%v", reg, v[reg]))
+				mirror, ok := v[reg].(string)
+				if !ok {
+					return nil, fmt.Errorf("reading the configuration file %s: %s.%s: want a string (the mirror's HOST[:PORT]), got %v", path, key, reg, v[reg])
+				}
+				vals = append(vals, reg+"="+mirror)
 			}
 		default:
 			return nil, fmt.Errorf("reading the configuration file %s: %s: want a string or a list of strings, got %v", path, key, v)
@@ -187,11 +193,11 @@ func (cf *configFile) write() error {
 		s, _ := settingByKey(key)
 		switch {
 		case s.list:
-			out[key] = vals
-		case s.check == nil || key == "pull-policy":
-			out[key] = vals[0]
-		default:
+			out[key] = append([]string{}, vals...) // an empty list stays "key = []", not absent
+		case s.boolean:
 			out[key] = vals[0] == "true" || vals[0] == "1"
+		default:
+			out[key] = vals[0]
 		}
 	}
 	var b strings.Builder
