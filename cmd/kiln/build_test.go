@@ -301,6 +301,16 @@ func TestBuildExitCodes(t *testing.T) {
 	e := newBuildEnv(t)
 	builder := writeBuilder(t, e.dir, []string{"example/hello"}, "hello")
 	empty := t.TempDir()
+	// A buildpack whose detect errors (exit 1, neither pass nor 100).
+	broken := filepath.Join(e.dir, "broken")
+	testutil.WriteFile(t, filepath.Join(broken, "buildpack.toml"), "api = \"0.10\"\n[buildpack]\nid = \"example/broken\"\nversion = \"0.0.1\"\n[[targets]]\nos = \"linux\"\n")
+	for _, f := range []string{"detect", "build"} {
+		testutil.WriteFile(t, filepath.Join(broken, "bin", f), "#!/bin/sh\necho \"broken $0\" >&2\nexit 1\n")
+		os.Chmod(filepath.Join(broken, "bin", f), 0o755)
+	}
+	brokenBuilder := filepath.Join(e.dir, "broken-builder.toml")
+	testutil.WriteFile(t, brokenBuilder, "[[buildpacks]]\nuri = \""+broken+"\"\n[[order]]\n  [[order.group]]\n  id = \"example/broken\"\n"+
+		"[stack]\nid = \"io.github.future-architect.samples.debian\"\nbuild-image = \"oci:stack:build\"\nrun-image = \"oci:stack:run\"\n")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -310,6 +320,7 @@ func TestBuildExitCodes(t *testing.T) {
 		{"no group passed", []string{"--path", empty}, 20, "no buildpack group passed detection"},
 		{"buildpack build failed", []string{"--path", e.app, "--env", "FAIL_BUILD=1"}, 51, "failing as asked"},
 		{"unknown default process", []string{"--path", e.app, "--default-process", "worker"}, 62, "worker"},
+		{"no group passed, a buildpack errored", []string{"--path", e.app, "--builder", brokenBuilder}, 21, "broken"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := e.kiln(t, append([]string{"build", "oci:out:fail", "--builder", builder}, tc.args...)...)

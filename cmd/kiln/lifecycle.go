@@ -179,7 +179,7 @@ func newLifecycleInputs(v api.Version, env map[string]string) *lifecycleInputs {
 		cacheDir:        env["CNB_CACHE_DIR"],
 		cacheImage:      env["CNB_CACHE_IMAGE"],
 		launchCache:     env["CNB_LAUNCH_CACHE_DIR"],
-		skipLayers:      boolEnv("CNB_SKIP_LAYERS") || boolEnv("CNB_SKIP_RESTORE"),
+		skipLayers:      boolEnv("CNB_SKIP_LAYERS"), // the creator's is CNB_SKIP_RESTORE (flags)
 		parallel:        boolEnv("CNB_PARALLEL_EXPORT"),
 		buildImage:      env["CNB_BUILD_IMAGE"],
 		previousImage:   env["CNB_PREVIOUS_IMAGE"],
@@ -358,6 +358,9 @@ func (in *lifecycleInputs) flags(phase string, fs *flag.FlagSet) {
 		str(&in.projectMetadata, "project-metadata", "path to project-metadata.toml")
 		str(&in.report, "report", "path to report.toml")
 		str(&in.runImage, "run-image", "reference to run image")
+		// The creator's -skip-restore is CNB_SKIP_RESTORE, the analyzer's
+		// and restorer's -skip-layers CNB_SKIP_LAYERS, as the reference.
+		in.skipLayers, _ = strconv.ParseBool(in.env["CNB_SKIP_RESTORE"])
 		boolean(&in.skipLayers, "skip-restore", "do not restore layers or layer metadata")
 		fs.Var(&in.tags, "tag", "additional tags")
 		user()

@@ -190,8 +190,12 @@ func (in *lifecycleInputs) execute(ctx context.Context, phase string, stdout, st
 	if err != nil {
 		return err
 	}
+	keychain, err := registryAuthKeychain(in.env["CNB_REGISTRY_AUTH"])
+	if err != nil {
+		return err
+	}
 	opts := []oci.Option{oci.WithStore(store), oci.WithPullPolicy(oci.PullAlways),
-		oci.WithInsecureRegistries(in.insecure...), oci.WithKeychain(registryAuthKeychain(in.env["CNB_REGISTRY_AUTH"]))}
+		oci.WithInsecureRegistries(in.insecure...), oci.WithKeychain(keychain)}
 	if phase == "rebase" {
 		return in.rebase(ctx, opts, stdout)
 	}
@@ -365,13 +369,17 @@ func (in *lifecycleInputs) rebase(ctx context.Context, opts []oci.Option, stdout
 
 // registryAuthKeychain reads CNB_REGISTRY_AUTH (a JSON object from registry
 // to Authorization header value, "Basic …" or "Bearer …") before the docker
-// config, as the lifecycle does.
-func registryAuthKeychain(raw string) authn.Keychain {
-	var m map[string]string
-	if raw == "" || json.Unmarshal([]byte(raw), &m) != nil {
-		return authn.DefaultKeychain
+// config, as the lifecycle does; a value that is not such an object is an
+// error, as it is for the lifecycle.
+func registryAuthKeychain(raw string) (authn.Keychain, error) {
+	if raw == "" {
+		return authn.DefaultKeychain, nil
 	}
-	return registryAuth(m)
+	var m map[string]string
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("parsing CNB_REGISTRY_AUTH (a JSON object from registry to Authorization header value): %w", err)
+	}
+	return registryAuth(m), nil
 }
 
 type registryAuth map[string]string
