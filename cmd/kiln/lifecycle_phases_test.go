@@ -404,7 +404,45 @@ func TestLifecyclePhaseInputs(t *testing.T) {
 			t.Errorf("CNB_PREVIOUS_IMAGE: analyzed.toml [image] %q", a.Image.Reference)
 		}
 	})
-	w.mustPhase(t, p, nil, "detector", "-buildpacks=/cnb/buildpacks", "-build-config=/cnb/build-config")
+	t.Run("analyzer", func(t *testing.T) {
+		// -tag, -launch-cache and -skip-layers do not change analyzed.toml;
+		// -layout reads the run image from -layout-dir.
+		q := w.newPod(t, "CNB_PLATFORM_API=0.13")
+		analyzed := filepath.Join(q.layers, "analyzed.toml")
+		w.mustPhase(t, q, nil, "analyzer", "-run-image="+w.run, img+":1")
+		want, err := os.ReadFile(analyzed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.mustPhase(t, q, nil, "analyzer", "-run-image="+w.run, "-tag="+img+":t", "-launch-cache=/none", "-skip-layers", img+":1")
+		if got, err := os.ReadFile(analyzed); err != nil || string(got) != string(want) {
+			t.Errorf("-tag -launch-cache -skip-layers changed analyzed.toml: %v\n%s\nwas\n%s", err, got, want)
+		}
+		layout := filepath.Join(q.out, "al", w.reg, "stack", "run", "1")
+		if _, errOut, code := w.kiln(t, "image", "copy", w.run, "oci:"+layout+":1"); code != 0 {
+			t.Fatalf("kiln image copy: exit %d\n%s", code, errOut)
+		}
+		openTree(t, q.out) // for the phases' user, as root uid 1000
+		// The five phases with -layout give the creator's image.
+		w.mustPhase(t, q, nil, "analyzer", "-layout", "-layout-dir=/out/al", "-run-image="+w.run, img+":1")
+		if ref := readAnalyzedIn(t, q).RunImage.Reference; !strings.Contains(ref, "/out/al/"+w.reg+"/stack/run/1") {
+			t.Errorf("-layout: analyzed.toml names the run image %s, not the layout's", ref)
+		}
+		w.mustPhase(t, q, nil, "detector")
+		w.mustPhase(t, q, nil, "restorer")
+		w.mustPhase(t, q, nil, "builder")
+		w.mustPhase(t, q, nil, "exporter", "-layout", "-layout-dir=/out/al", img+":1")
+		c := w.newPod(t, "CNB_PLATFORM_API=0.13")
+		c.out = q.out
+		w.creator(t, c, nil, img+":2", "-layout", "-layout-dir=/out/al", "-run-image="+w.run)
+		phases := digestOf(t, "oci:"+filepath.Join(q.out, "al", w.reg, "app", "phases", "1")+":1")
+		if created := digestOf(t, "oci:"+filepath.Join(q.out, "al", w.reg, "app", "phases", "2")+":2"); phases != created {
+			t.Errorf("-layout: the five phases gave %s, the creator %s", phases, created)
+		}
+	})
+	// The builder's own paths are taken; the image-extension inputs do nothing.
+	w.mustPhase(t, p, nil, "detector", "-buildpacks=/cnb/buildpacks", "-build-config=/cnb/build-config", "-run=/cnb/run.toml",
+		"-extensions=/none", "-generated=/none")
 
 	t.Run("restorer", func(t *testing.T) {
 		// The previous image's layer metadata is restored unless
@@ -469,10 +507,15 @@ func TestLifecyclePhaseInputs(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(p.cache, "env", "index.json")); err != nil {
 			t.Errorf("CNB_CACHE_DIR: no cache written: %v", err)
 		}
-		// More image arguments are more tags, in report.toml too.
+		// More image arguments are more tags, in report.toml too; the
+		// daemon, SBOM, extension and parallel inputs change nothing.
 		w.mustPhase(t, p, []string{"CNB_CACHE_DIR=/cache/env2", "CNB_USE_LAYOUT=true", "CNB_LAYOUT_DIR=/out/env2"},
-			"exporter", "-cache-dir=/cache/flag", "-layout-dir=/out/flag", img+":2", img+":extra")
-		readImage(t, "oci:"+filepath.Join(p.out, "flag", w.reg, "app", "phases", "2")+":2")
+			"exporter", "-cache-dir=/cache/flag", "-layout-dir=/out/flag", "-launch-cache=/none", "-launcher-sbom=/none",
+			"-extended=/none", "-parallel", img+":2", img+":extra")
+		envImage := "oci:" + filepath.Join(p.out, "env", w.reg, "app", "phases", "2") + ":2"
+		if got := digestOf(t, "oci:"+filepath.Join(p.out, "flag", w.reg, "app", "phases", "2")+":2"); got != digestOf(t, envImage) {
+			t.Errorf("exporter: the no-effect flags changed the image (%s, was %s)", got, digestOf(t, envImage))
+		}
 		readImage(t, "oci:"+filepath.Join(p.out, "flag", w.reg, "app", "phases", "extra")+":extra")
 		if b, err := os.ReadFile(filepath.Join(p.layers, "report.toml")); err != nil || !strings.Contains(string(b), img+":extra") {
 			t.Errorf("report.toml lacks the extra tag: %v\n%s", err, b)
@@ -486,6 +529,19 @@ func TestLifecyclePhaseInputs(t *testing.T) {
 			t.Errorf("-cache-dir: no cache written: %v", err)
 		}
 	})
+}
+
+// openTree makes dir and what it holds writable by every user.
+func openTree(t *testing.T, dir string) {
+	t.Helper()
+	if err := filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+		if err == nil {
+			err = os.Chmod(p, 0o777)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func readAnalyzedIn(t *testing.T, p *phasePod) lifecycle.Analyzed {

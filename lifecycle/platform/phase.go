@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/kilnbuild/kiln/lifecycle"
 	"github.com/kilnbuild/kiln/lifecycle/distribution"
+	"github.com/kilnbuild/kiln/oci"
 )
 
 // Phase is one phase of a build run on its own, as the Platform API's
@@ -118,16 +121,31 @@ func (p *phasing) analyzePhase(ctx context.Context) error {
 	if err := p.analyze(ctx); err != nil {
 		return err
 	}
+	runRef, err := analyzedRef(p.run, p.result.RunImage)
+	if err != nil {
+		return err
+	}
 	a := lifecycle.Analyzed{RunImage: &lifecycle.AnalyzedRunImage{
-		Reference: p.runRef, Image: p.inputs.runImageName(), Target: lifecycle.NewAnalyzedTarget(p.target)}}
+		Reference: runRef, Image: p.inputs.runImageName(), Target: lifecycle.NewAnalyzedTarget(p.target)}}
 	if prev := p.analysis.Previous; prev != nil {
-		ref, err := lifecycle.RunImageReference(prev, p.req.PreviousImage) // the same name@digest form
+		ref, err := analyzedRef(prev, p.req.PreviousImage)
 		if err != nil {
 			return err
 		}
 		a.Image.Reference = ref
 	}
 	return lifecycle.WriteAnalyzed(p.files.Analyzed, a)
+}
+
+// analyzedRef is how analyzed.toml names an image that later phases read
+// again: name@digest in a registry; an OCI layout or archive has no digest
+// reference, so by the kiln reference read (the image label still records
+// the run image by digest alone, lifecycle.RunImageReference).
+func analyzedRef(img v1.Image, ref string) (string, error) {
+	if r, err := oci.ParseReference(ref); err == nil && r.Kind != oci.KindRegistry {
+		return ref, nil
+	}
+	return lifecycle.RunImageReference(img, ref)
 }
 
 // readAnalyzed reads analyzed.toml: the run image and its target, the
@@ -240,7 +258,10 @@ func (p *phasing) exportPhase(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading run image %s: %w", a.RunImage.Reference, err)
 	}
-	p.run, p.runRef, p.result.RunImage = run, a.RunImage.Reference, a.RunImage.Reference
+	p.run, p.result.RunImage = run, a.RunImage.Reference
+	if p.runRef, err = lifecycle.RunImageReference(run, a.RunImage.Reference); err != nil {
+		return err
+	}
 	if err := p.quietAnalyze(ctx); err != nil {
 		return err
 	}
