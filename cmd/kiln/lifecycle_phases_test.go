@@ -240,8 +240,8 @@ func TestLifecycleCreatorInputs(t *testing.T) {
 		}
 		p := w.newPod(t, "CNB_PLATFORM_API=0.13")
 		out, errOut, code := w.phase(t, p, nil, "creator", "-run-image="+run, plain+"/app/x:1")
-		if code == 0 || !strings.Contains(out+errOut, plain) {
-			t.Errorf("without -insecure-registry: exit %d\n%s\n%s", code, out, errOut)
+		if code != 1 || !strings.Contains(out+errOut, plain) {
+			t.Errorf("without -insecure-registry: exit %d, want 1 (the creator's generic failure)\n%s\n%s", code, out, errOut)
 		}
 		// The image records its run image's name: the same image both ways.
 		_, first := w.creator(t, p, nil, plain+"/app/x:1", "-run-image="+run, "-insecure-registry="+plain)
@@ -511,7 +511,7 @@ func TestLifecyclePhaseInputs(t *testing.T) {
 		// daemon, SBOM, extension and parallel inputs change nothing.
 		w.mustPhase(t, p, []string{"CNB_CACHE_DIR=/cache/env2", "CNB_USE_LAYOUT=true", "CNB_LAYOUT_DIR=/out/env2"},
 			"exporter", "-cache-dir=/cache/flag", "-layout-dir=/out/flag", "-launch-cache=/none", "-launcher-sbom=/none",
-			"-extended=/none", "-parallel", img+":2", img+":extra")
+			"-extended=/none", "-parallel", "-run-image="+w.run, img+":2", img+":extra")
 		envImage := "oci:" + filepath.Join(p.out, "env", w.reg, "app", "phases", "2") + ":2"
 		if got := digestOf(t, "oci:"+filepath.Join(p.out, "flag", w.reg, "app", "phases", "2")+":2"); got != digestOf(t, envImage) {
 			t.Errorf("exporter: the no-effect flags changed the image (%s, was %s)", got, digestOf(t, envImage))
@@ -527,6 +527,30 @@ func TestLifecyclePhaseInputs(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(p.cache, "flag", "index.json")); err != nil {
 			t.Errorf("-cache-dir: no cache written: %v", err)
+		}
+
+		// -launcher and -project-metadata, and the output in a registry on
+		// 127.0.0.2 reached only with -insecure-registry.
+		plain := newTestRegistries(t, t.TempDir()).plainHost
+		launcher := "#!/bin/sh\n# the exporter's -launcher\nexec \"$@\"\n"
+		testutil.WriteFile(t, filepath.Join(p.out, "launcher"), launcher)
+		testutil.WriteFile(t, filepath.Join(p.out, "pm.toml"), "[source]\ntype = \"git\"\n[source.version]\ncommit = \"exporter\"\n")
+		args := []string{"-launcher=/out/launcher", "-project-metadata=/out/pm.toml", plain + "/app/exported:1"}
+		if out, errOut, code := w.phase(t, p, nil, "exporter", args...); code != 62 || !strings.Contains(out+errOut, plain) {
+			t.Errorf("exporter to %s without -insecure-registry: exit %d, want 62\n%s\n%s", plain, code, out, errOut)
+		}
+		w.mustPhase(t, p, nil, "exporter", append([]string{"-insecure-registry=" + plain}, args...)...)
+		ei := readImageWith(t, plain+"/app/exported:1", oci.WithInsecureRegistries(plain))
+		cf := configOf(t, ei)
+		if got := cf.Config.Labels[lifecycle.LabelProjectMetadata]; !strings.Contains(got, `"commit":"exporter"`) {
+			t.Errorf("-project-metadata: label %s", got)
+		}
+		meta, _, err := lifecycle.ParseLifecycleMetadata(cf.Config.Labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := layerFile(t, ei, meta.Launcher.SHA, "cnb/lifecycle/launcher"); string(got) != launcher {
+			t.Errorf("-launcher: the image's launcher is not the file given (%d bytes)", len(got))
 		}
 	})
 }
