@@ -178,8 +178,8 @@ func FuzzReadLayers(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name string, data []byte, n uint8, withDir bool) {
 		file := name + ".toml"
-		if file != filepath.Base(file) || strings.ContainsRune(file, 0) || file == ".toml" && !withDir {
-			return // not a file name a directory can hold
+		if file != filepath.Base(file) || strings.ContainsRune(file, 0) || len(file) > 255 || file == ".toml" && !withDir {
+			return // not a file name a directory can hold (NAME_MAX is 255 bytes)
 		}
 		bp := fuzzBuildpack(n)
 		dir, host := fuzzLayersDir(t, map[string][]byte{file: data})
