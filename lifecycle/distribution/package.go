@@ -3,6 +3,7 @@ package distribution
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -59,7 +60,7 @@ func ReadPackageConfig(path string) (*PackageConfig, error) {
 		return nil, fmt.Errorf("reading package config %s: %w", path, err)
 	}
 	base := filepath.Dir(path)
-	if !md.IsDefined("extension") && c.Buildpack.URI == "" {
+	if !isTable(md, "extension") && c.Buildpack.URI == "" {
 		c.Buildpack.URI = "."
 	}
 	c.Buildpack.URI = ResolveLocator(c.Buildpack.URI, base)
@@ -73,17 +74,29 @@ func ReadPackageConfig(path string) (*PackageConfig, error) {
 	return &c, nil
 }
 
+// isTable reports whether the document sets the top-level key, spelled in
+// any case: the decoder fills the struct's field from [Extension] or
+// [eXtenSion] as from [extension], and the checks must see what it filled.
+func isTable(md toml.MetaData, key string) bool {
+	for _, k := range md.Keys() {
+		if len(k) > 0 && strings.EqualFold(k[0], key) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *PackageConfig) check(md toml.MetaData) error {
-	if md.IsDefined("buildpack") && md.IsDefined("extension") {
+	if isTable(md, "buildpack") && isTable(md, "extension") {
 		return fmt.Errorf("%w: both [buildpack] and [extension] are set", ErrInvalidConfig)
 	}
 	if c.Buildpack.Image != "" || c.Extension.Image != "" {
 		return fmt.Errorf("%w: [buildpack] and [extension] take a uri, not an image", ErrInvalidConfig)
 	}
-	if md.IsDefined("extension") && c.Extension.URI == "" {
+	if isTable(md, "extension") && c.Extension.URI == "" {
 		return fmt.Errorf("%w: [extension] needs a uri", ErrInvalidConfig)
 	}
-	if md.IsDefined("extension") && len(c.Dependencies) > 0 {
+	if isTable(md, "extension") && len(c.Dependencies) > 0 {
 		return fmt.Errorf("%w: an extension has no dependencies", ErrInvalidConfig)
 	}
 	for i, d := range c.Dependencies {
