@@ -35,7 +35,7 @@ func FuzzParseTOML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		got, err := withDeadline(t, func() (map[string]any, error) { return parseTOML(src) })
 		var want map[string]any
-		if _, werr := toml.Decode(src, &want); werr != nil {
+		if _, werr := toml.Decode(src, &want); werr != nil || err != nil && referenceLenient(src) {
 			return
 		}
 		if err != nil {
@@ -76,7 +76,7 @@ func FuzzParseMetadata(f *testing.F) {
 		md, err := withDeadline(t, func() (Metadata, error) { return ParseMetadata(data) })
 		var ref referenceMetadata
 		meta, rerr := toml.Decode(string(data), &ref)
-		if rerr != nil || !exactKeys(meta) {
+		if rerr != nil || !exactKeys(meta) || err != nil && referenceLenient(string(data)) {
 			return
 		}
 		want := Metadata{DefaultProcessType: ref.Default}
@@ -109,7 +109,7 @@ func FuzzParseExecDOutput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, out string) {
 		got, err := withDeadline(t, func() (map[string]string, error) { return parseExecDOutput(out) })
 		var want map[string]string
-		if _, rerr := toml.Decode(out, &want); rerr != nil {
+		if _, rerr := toml.Decode(out, &want); rerr != nil || err != nil && referenceLenient(out) {
 			return
 		}
 		if err != nil {
@@ -120,6 +120,13 @@ func FuzzParseExecDOutput(f *testing.F) {
 		}
 	})
 }
+
+// referenceLenient reports documents the reference reads though TOML
+// forbids them, which the launcher may refuse: BurntSushi/toml v1.6.0
+// closes a multi-line basic string with six quotes after an escape
+// (0 = """\\"""""" reads as `\"""`), where the spec allows at most two
+// quotes before the closing three.
+func referenceLenient(src string) bool { return strings.Contains(src, `""""""`) }
 
 // metadataKeys are the keys of metadata.toml the launcher reads.
 var metadataKeys = []string{"buildpack-default-process-type", "buildpacks", "processes", "id", "version", "api",
