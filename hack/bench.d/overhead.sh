@@ -73,6 +73,11 @@ for w in $works; do
 	rm -rf "$tmp/gen"
 done
 
+# settle: the file system's pending work (writeback, and the journal work
+# of a tree just removed) done before a timed step, so that no step pays
+# for the one before it: each cold kiln build came right after the floors'
+# trees were removed.
+settle() { sync; }
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 quiet() { "$@" >"$base/log" 2>&1 || { cat "$base/log" >&2; return 1; }; }
@@ -121,6 +126,7 @@ setup() {
 kb() {
 	local store=$1 out=$2 app=$3 report=$4 start
 	shift 4
+	settle
 	start=$EPOCHREALTIME
 	quiet "$kiln" --store "$store" build "$out" --builder "$base/builder.toml" --path "$app" \
 		--volume "$base/data:/bench" -e "TREE_TAR=/bench/$w.tar" -e "TREE_KEY=$w" --report "$report" "$@"
@@ -143,6 +149,7 @@ compressed_nothing() { [ "$(jq .compressedBytes "$1")" = 0 ]; }
 # floor_bp LAYERS: the buildpack run directly; sets secs.
 floor_bp() {
 	mkdir -p "$1" "$base/floor/platform"
+	settle
 	local start=$EPOCHREALTIME
 	(cd "$base/app" && env -i PATH="$tmp/rootfs/bin" TREE_TAR="$base/data/$w.tar" TREE_KEY="$w" \
 		/bin/busybox sh "$bp/bin/build" "$1" "$base/floor/platform" "$base/floor/plan" >/dev/null)
@@ -152,10 +159,13 @@ floor_bp() {
 # floor_pack TREE: cp -a of the tree and tar | pigz -1 | sha256sum of it;
 # sets secs (both) and packsecs (the second).
 floor_pack() {
-	local start=$EPOCHREALTIME t
+	local start t
+	settle
+	start=$EPOCHREALTIME
 	cp -a "$1" "$base/floor/copy"
 	t=$(elapsed "$start")
 	rm -rf "$base/floor/copy"
+	settle
 	start=$EPOCHREALTIME
 	tar -C "$1" --sort=name --format=pax --numeric-owner --owner=0 --group=0 --mtime=@315532801 -cf - . |
 		tee >(sha256sum >/dev/null) | pigz -1 | sha256sum >/dev/null
