@@ -136,7 +136,7 @@ func readLayer(bp *beneath.Dir, bpDir Dir, name string, v api.Version, log *slog
 	}
 	if v.AtLeast("0.6") && l.HasDir {
 		if err := bp.Rename(name, bp, name+".ignore"); err != nil {
-			return nil, fmt.Errorf("ignoring layer %s: %w", name, err)
+			return nil, fmt.Errorf("%s: ignoring layer %s (no flag set): %w", bp.Path(name+".toml"), name, err)
 		}
 	}
 	return nil, nil
