@@ -54,6 +54,13 @@ type shim struct {
 
 func shimMain() int {
 	runtime.LockOSThread()
+	// No controlling terminal: else every process of the container could
+	// open kiln's through /dev/tty, read what is typed there, or push input
+	// into the user's shell (TIOCSTI).
+	if err := leaveTerminal(); err != nil {
+		fmt.Fprintln(os.Stderr, "kiln sandbox init: leaving the controlling terminal:", err)
+		return 1
+	}
 	// Whatever kiln inherited without close-on-exec (from its own parent:
 	// a make jobserver's pipe, a CI runner's descriptors) came along; the
 	// processes it starts get their stdio and nothing else.
@@ -128,7 +135,7 @@ func (s *shim) setup() error {
 			return fmt.Errorf("setting uid %d: %w", sp.UID, err)
 		}
 	}
-	if sp.Root != "" {
+	if sp.Root != "" && !sp.Seccomp {
 		if err := newSessionKeyring(); err != nil {
 			return fmt.Errorf("joining a session keyring of its own: %w", err)
 		}
@@ -406,9 +413,10 @@ func dropCapabilities() error {
 
 // newSessionKeyring gives the init, and so every process it starts, a new
 // anonymous session keyring: otherwise they would possess kiln's, and its
-// keys (the seccomp filter denies keyctl too, when kiln has it). Where
-// keyrings are missing or keyctl is refused already (a pod's filter),
-// there is nothing to share.
+// keys. Only without the seccomp filter, which denies keyctl, add_key and
+// request_key (a new keyring per container would only cost time and the
+// user's key quota there). Where keyrings are missing or keyctl is
+// refused already (a pod's filter), there is nothing to share.
 func newSessionKeyring() error {
 	_, _, errno := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0)
 	switch errno {
@@ -416,6 +424,19 @@ func newSessionKeyring() error {
 		return nil
 	}
 	return errno
+}
+
+// leaveTerminal detaches the calling process from its controlling
+// terminal, if it has one, without leaving its session (TIOCNOTTY from a
+// process that is not the session's leader touches no one else); what it
+// forks then has none either, and opening /dev/tty fails with ENXIO.
+func leaveTerminal() error {
+	fd, err := unix.Open("/dev/tty", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil // none (ENXIO), or no /dev/tty to open
+	}
+	defer unix.Close(fd)
+	return unix.IoctlSetInt(fd, unix.TIOCNOTTY, 0)
 }
 
 // closeOnExecFrom marks every descriptor from first up close-on-exec.
