@@ -62,13 +62,7 @@ func TestCapabilitySets(t *testing.T) {
 			}
 			want := map[string]string{"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
 				"CapBnd": "0000000000000000", "CapAmb": "0000000000000000", "NoNewPrivs": "1", "Seccomp": wantSeccomp}
-			got := map[string]string{}
-			for k := range want {
-				got[k] = statusField(t, status, k)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("/proc/self/status (-want +got):\n%s", diff)
-			}
+			checkStatus(t, status, want)
 		})
 	}
 }

@@ -71,13 +71,7 @@ func TestLevelNone(t *testing.T) {
 		uid := strconv.Itoa(noneUID())
 		want := map[string]string{"Uid": strings.Repeat(uid+"\t", 3) + uid, "CapEff": "0000000000000000",
 			"CapPrm": "0000000000000000", "NoNewPrivs": "1", "Seccomp": wantSeccomp}
-		got := map[string]string{}
-		for k := range want {
-			got[k] = statusField(t, status, k)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("/proc/self/status (-want +got):\n%s", diff)
-		}
+		checkStatus(t, status, want)
 	})
 
 	t.Run("daemons", func(t *testing.T) {

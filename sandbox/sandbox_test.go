@@ -52,6 +52,19 @@ func statusField(t *testing.T, status, name string) string {
 	return ""
 }
 
+// checkStatus fails the test unless /proc/self/status, as the process saw
+// it, has each field of want with its value.
+func checkStatus(t *testing.T, status string, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for k := range want {
+		got[k] = statusField(t, status, k)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("/proc/self/status (-want +got):\n%s", diff)
+	}
+}
+
 func TestIdentityAndPrivileges(t *testing.T) {
 	code, status, _ := run(t, config(t), "cat /proc/self/status")
 	if code != 0 {
@@ -67,13 +80,7 @@ func TestIdentityAndPrivileges(t *testing.T) {
 		"NoNewPrivs": "1",
 		"Seccomp":    wantSeccomp,
 	}
-	got := map[string]string{}
-	for k := range want {
-		got[k] = statusField(t, status, k)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("/proc/self/status (-want +got):\n%s", diff)
-	}
+	checkStatus(t, status, want)
 }
 
 func TestSeesOnlyItsOwnProcesses(t *testing.T) {
