@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"strings"
 
@@ -130,7 +129,7 @@ func readLayer(bp *beneath.Dir, bpDir Dir, name string, v api.Version, log *slog
 	l.HasDir = err == nil && fi.IsDir()
 	if t.Launch || t.Build || t.Cache {
 		if err == nil && !fi.IsDir() {
-			return nil, fmt.Errorf("%s is %s, not a layer directory", bp.Path(name), kindOf(fi.Mode()))
+			return nil, fmt.Errorf("%s is %s, not a layer directory", bp.Path(name), beneath.Kind(fi.Mode()))
 		}
 		return l, nil
 	}
@@ -140,17 +139,4 @@ func readLayer(bp *beneath.Dir, bpDir Dir, name string, v api.Version, log *slog
 		}
 	}
 	return nil, nil
-}
-
-// kindOf names a file type for messages.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m.IsRegular():
-		return "a regular file"
-	}
-	return "a special file"
 }

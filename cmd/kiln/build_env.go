@@ -142,9 +142,21 @@ func writeBuildReport(path, image string, digest v1.Hash, res *platform.BuildOut
 	for _, e := range res.Group.Group {
 		r.Group = append(r.Group, buildReportBuildpack{ID: e.ID, Version: e.Version})
 	}
-	for _, p := range res.Phases {
-		r.Phases = append(r.Phases, buildReportPhase{Phase: p.Phase, Seconds: p.Duration.Seconds()})
+	r.Phases = reportPhases(res.Phases)
+	return writeReport(path, r)
+}
+
+// reportPhases are the phases a build ran, for --report (never null).
+func reportPhases(phases []platform.PhaseTiming) []buildReportPhase {
+	out := make([]buildReportPhase, 0, len(phases))
+	for _, p := range phases {
+		out = append(out, buildReportPhase{Phase: p.Phase, Seconds: p.Duration.Seconds()})
 	}
+	return out
+}
+
+// writeReport writes a --report file atomically, as indented JSON.
+func writeReport(path string, r any) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/kilnbuild/kiln/internal/atomicfile"
 	"github.com/kilnbuild/kiln/lifecycle/appimage"
 	"github.com/kilnbuild/kiln/lifecycle/platform"
 	"github.com/kilnbuild/kiln/lifecycle/project"
@@ -122,21 +120,12 @@ type failureReport struct {
 // stage is what kiln was doing outside Build: "setup" (flags, files) or
 // "write" (the image to its outputs).
 func writeFailureReport(path, image, stage string, res *platform.BuildOutput, buildErr error) error {
-	r := failureReport{Image: image, Failed: true, Phase: stage, ExitCode: exitCodeOf(buildErr), Error: buildErr.Error(), Phases: []buildReportPhase{}}
+	r := failureReport{Image: image, Failed: true, Phase: stage, ExitCode: exitCodeOf(buildErr), Error: buildErr.Error(), Phases: reportPhases(nil)}
 	if res != nil {
 		if res.FailedPhase != "" {
 			r.Phase = res.FailedPhase
 		}
-		for _, p := range res.Phases {
-			r.Phases = append(r.Phases, buildReportPhase{Phase: p.Phase, Seconds: p.Duration.Seconds()})
-		}
+		r.Phases = reportPhases(res.Phases)
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	return nil
+	return writeReport(path, r)
 }

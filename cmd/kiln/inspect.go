@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kilnbuild/kiln/lifecycle/appimage"
-	"github.com/kilnbuild/kiln/oci"
 )
 
 func init() { subcommandFactories = append(subcommandFactories, newInspectCmd) }
@@ -44,15 +43,7 @@ with stable field names.`,
 			if err != nil {
 				return err
 			}
-			opts, err := g.ociOptions(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			policy, err := oci.ParsePullPolicy(g.pull)
-			if err != nil {
-				return err
-			}
-			img, err := oci.Read(cmd.Context(), ref, lazyOptions(ref, policy, opts)...)
+			img, err := g.readLazily(cmd.Context(), cmd.ErrOrStderr(), ref)
 			if err != nil {
 				return err
 			}

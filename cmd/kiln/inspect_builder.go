@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kilnbuild/kiln/lifecycle/distribution"
-	"github.com/kilnbuild/kiln/oci"
 )
 
 // builderInfo is what kiln builder inspect shows, with stable JSON names.
@@ -72,15 +71,7 @@ func inspectBuilder(ctx context.Context, g *globalFlags, stderr io.Writer, what,
 	if err != nil {
 		return nil, err
 	}
-	opts, err := g.ociOptions(stderr)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := oci.ParsePullPolicy(g.pull)
-	if err != nil {
-		return nil, err
-	}
-	img, err := oci.Read(ctx, ref, lazyOptions(ref, policy, opts)...)
+	img, err := g.readLazily(ctx, stderr, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/kilnbuild/kiln/oci"
 )
 
@@ -116,4 +118,30 @@ func (g *globalFlags) progressFor(stderr io.Writer, label string) func(oci.Progr
 	p := newProgressPrinter(stderr)
 	p.label = label
 	return p.report
+}
+
+// lazyOptions are opts for reading ref without the store when ref is a
+// registry image: only its manifest and config are fetched then, and its
+// layers stay remote (never downloaded, mounted when pushed to the same
+// registry). With pull policy never the store is the only source.
+func lazyOptions(ref oci.Reference, policy oci.PullPolicy, opts []oci.Option) []oci.Option {
+	if ref.Kind != oci.KindRegistry || policy == oci.PullNever {
+		return opts
+	}
+	return append(append([]oci.Option{}, opts...), oci.WithStore(nil))
+}
+
+// readLazily reads the image ref names with the global flags' registry
+// options and pull policy, as lazyOptions does: for commands that only look
+// at an image (inspect, sbom download, builder inspect).
+func (g *globalFlags) readLazily(ctx context.Context, stderr io.Writer, ref oci.Reference) (v1.Image, error) {
+	opts, err := g.ociOptions(stderr)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := oci.ParsePullPolicy(g.pull)
+	if err != nil {
+		return nil, err
+	}
+	return oci.Read(ctx, ref, lazyOptions(ref, policy, opts)...)
 }

@@ -148,14 +148,3 @@ func runRebase(cmd *cobra.Command, g *globalFlags, appArg string, f *rebaseFlags
 	fmt.Fprintf(out, "Rebased %s\n", outRef)
 	return nil
 }
-
-// lazyOptions are opts for reading ref without the store when ref is a
-// registry image: only its manifest and config are fetched then, and its
-// layers stay remote (never downloaded, mounted when pushed to the same
-// registry). With pull policy never the store is the only source.
-func lazyOptions(ref oci.Reference, policy oci.PullPolicy, opts []oci.Option) []oci.Option {
-	if ref.Kind != oci.KindRegistry || policy == oci.PullNever {
-		return opts
-	}
-	return append(append([]oci.Option{}, opts...), oci.WithStore(nil))
-}

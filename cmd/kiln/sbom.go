@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kilnbuild/kiln/lifecycle/appimage"
-	"github.com/kilnbuild/kiln/oci"
 )
 
 func init() { subcommandFactories = append(subcommandFactories, newSBOMCmd) }
@@ -28,15 +27,7 @@ the SBOM layer is read: a registry image's other layers are not downloaded.`,
 			if err != nil {
 				return err
 			}
-			opts, err := g.ociOptions(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			policy, err := oci.ParsePullPolicy(g.pull)
-			if err != nil {
-				return err
-			}
-			img, err := oci.Read(cmd.Context(), ref, lazyOptions(ref, policy, opts)...)
+			img, err := g.readLazily(cmd.Context(), cmd.ErrOrStderr(), ref)
 			if err != nil {
 				return err
 			}

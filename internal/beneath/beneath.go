@@ -266,7 +266,7 @@ func (d *Dir) OpenStat(name string) (*os.File, *FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		unix.Close(fd)
-		return nil, nil, &fs.PathError{Op: "open", Path: d.Path(name), Err: fmt.Errorf("%w (%s)", ErrNotRegular, kind(fi.Mode()))}
+		return nil, nil, &fs.PathError{Op: "open", Path: d.Path(name), Err: fmt.Errorf("%w (%s)", ErrNotRegular, Kind(fi.Mode()))}
 	}
 	return os.NewFile(uintptr(fd), d.Path(name)), fi, nil
 }
@@ -360,8 +360,8 @@ func (d *Dir) Names() ([]string, error) {
 	return names, nil
 }
 
-// kind names a file type for messages.
-func kind(m fs.FileMode) string {
+// Kind names a file type for messages: "a symbolic link", "a named pipe", ….
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
