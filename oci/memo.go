@@ -112,6 +112,13 @@ func (s *Store) addLayer(l *fileLayer) (v1.Layer, error) {
 			os.Remove(l.path)
 			return nil, err
 		}
+		// Its bytes were hashed as they were written: remembered as
+		// verified, so that copying it into an output needs no second
+		// hash (storedLayer.verifiedBlob).
+		if f, err := openRegular(dst); err == nil {
+			s.rememberVerified(s.layout.dir, l.digest, f)
+			f.Close()
+		}
 	}
 	if err := s.RememberLayer(l); err != nil {
 		return nil, err
@@ -136,6 +143,22 @@ func (l *storedLayer) MediaType() (types.MediaType, error) { return l.rec.MediaT
 // Compressed opens the stored blob; reading it to the end verifies it.
 func (l *storedLayer) Compressed() (io.ReadCloser, error) {
 	return l.s.layout.openBlob(l.rec.Digest)
+}
+
+// verifiedBlob opens the stored blob when the store remembers it, by its
+// fstat, as hashed to its digest (written by a LayerWriter, or verified
+// before): a copy of it then needs no hashing. ok is false otherwise,
+// and the blob is read through Compressed.
+func (l *storedLayer) verifiedBlob() (f *os.File, ok bool) {
+	f, err := openRegular(l.s.layout.blobPath(l.rec.Digest))
+	if err != nil {
+		return nil, false
+	}
+	if !l.s.wasVerified(l.s.layout.dir, l.rec.Digest, f) {
+		f.Close()
+		return nil, false
+	}
+	return f, true
 }
 
 // Uncompressed decompresses the stored blob as it is read.

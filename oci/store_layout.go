@@ -152,6 +152,50 @@ func (l *layoutDir) putBlobBytes(b []byte) (v1.Hash, error) {
 // Without verify a blob already present is kept; with it the caller has
 // found it not reusable, and the new blob replaces it.
 func (l *layoutDir) writeBlob(h v1.Hash, r io.Reader, source string) error {
+	return l.commitBlob(h, func(tmp *os.File) error {
+		hasher := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(tmp, hasher), r); err != nil {
+			return fmt.Errorf("writing blob %s from %s: %w", h, source, err)
+		}
+		if got := sumOf(hasher); got != h {
+			return &DigestError{Want: h, Got: got, Source: source}
+		}
+		return nil
+	})
+}
+
+// copyVerifiedBlob stores blob h, of size bytes, copied from src: an open
+// blob the store remembers as hashed to h (storedLayer.verifiedBlob), so it
+// is copied by the kernel (copy_file_range: no pass through kiln, a clone on
+// file systems that share extents) and not hashed again. Progress is
+// reported per chunk.
+func (l *layoutDir) copyVerifiedBlob(h v1.Hash, size int64, src *os.File, event Progress, progress func(Progress)) error {
+	return l.commitBlob(h, func(tmp *os.File) error {
+		progress(event)
+		for event.Complete < size {
+			n, err := tmp.ReadFrom(io.LimitReader(src, copyChunk))
+			event.Complete += n
+			if err != nil {
+				return fmt.Errorf("writing blob %s from %s: %w", h, src.Name(), err)
+			}
+			if n == 0 {
+				return fmt.Errorf("writing blob %s from %s: %d bytes of %d: the store's blob is shorter than recorded", h, src.Name(), event.Complete, size)
+			}
+			progress(event)
+		}
+		event.Done = true
+		progress(event)
+		return nil
+	})
+}
+
+// copyChunk is how much copyVerifiedBlob copies between progress reports.
+const copyChunk = 8 << 20
+
+// commitBlob writes blob h through fill into a temp file next to its
+// place, then syncs it and renames it into place; a failure leaves nothing
+// behind. Without verify a blob already present is kept.
+func (l *layoutDir) commitBlob(h v1.Hash, fill func(tmp *os.File) error) error {
 	if h.Algorithm != "sha256" {
 		return fmt.Errorf("writing blob %s: unsupported digest algorithm", h)
 	}
@@ -164,14 +208,9 @@ func (l *layoutDir) writeBlob(h v1.Hash, r io.Reader, source string) error {
 		return fmt.Errorf("writing blob %s: %w", h, err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	hasher := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, hasher), r); err != nil {
+	if err := fill(tmp); err != nil {
 		tmp.Close()
-		return fmt.Errorf("writing blob %s from %s: %w", h, source, err)
-	}
-	if got := sumOf(hasher); got != h {
-		tmp.Close()
-		return &DigestError{Want: h, Got: got, Source: source}
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()

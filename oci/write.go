@@ -142,12 +142,18 @@ func putLayer(l *layoutDir, layer v1.Layer, refStr string, o *options) (h v1.Has
 	if ok, err := l.reusable(h, size); ok || err != nil {
 		return h, false, err
 	}
+	event := Progress{Phase: PhaseWrite, Ref: refStr, Blob: h, Total: size}
+	if sl, ok := layer.(*storedLayer); ok {
+		if f, ok := sl.verifiedBlob(); ok {
+			defer f.Close()
+			return h, false, l.copyVerifiedBlob(h, size, f, event, o.progress)
+		}
+	}
 	rc, err := layer.Compressed()
 	if err != nil {
 		return h, false, fmt.Errorf("reading layer %s: %w", h, err)
 	}
 	defer rc.Close()
-	event := Progress{Phase: PhaseWrite, Ref: refStr, Blob: h, Total: size}
 	return h, false, l.writeBlob(h, newProgressReader(rc, event, o.progress), "layer "+h.String())
 }
 
