@@ -17,6 +17,13 @@ import (
 // in-flight buffers, and so the writer's memory, small.
 const gzipBlockSize = 256 << 10
 
+// gzipBlocksPerCPU is how many blocks per CPU may be in flight. With one
+// per CPU the compressors wait on the goroutine that reads, tars and hashes
+// while it waits on them; four keep both busy: exporting the 7k-file
+// benchmark tree took 0.59-0.61 s against 0.66 s on 2 CPUs (8 blocks: 2 MiB
+// more memory; 16 gained nothing more). The output does not depend on it.
+const gzipBlocksPerCPU = 4
+
 // newCompressor returns a parallel gzip writer at level (0 means
 // BestSpeed) whose output is a function of its input only. pgzip at level 1
 // measured 680 MB/s on 2 cores against 230 MB/s for klauspost/compress/gzip
@@ -29,7 +36,7 @@ func newCompressor(w io.Writer, level int) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting gzip: %w", err)
 	}
-	if err := zw.SetConcurrency(gzipBlockSize, runtime.GOMAXPROCS(0)); err != nil {
+	if err := zw.SetConcurrency(gzipBlockSize, gzipBlocksPerCPU*runtime.GOMAXPROCS(0)); err != nil {
 		return nil, fmt.Errorf("starting gzip: %w", err)
 	}
 	// A fixed header: no name, mtime 0 ("none"), OS unknown.
