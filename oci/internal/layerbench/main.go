@@ -5,12 +5,18 @@
 //	layerbench files DIR N MB    writes N files of about MB megabytes in all (treegen.Files)
 //	layerbench export DIR TMPDIR writes DIR as a layer into TMPDIR and prints
 //	                             "seconds digest diffID size maxrss-kB"
+//	layerbench pack FILE TMPDIR  the gzip floor of a layer holding FILE's bytes: FILE is
+//	                             read into memory, then written as a one-file layer into
+//	                             TMPDIR (sha256, kiln's parallel gzip, sha256, file, as
+//	                             export does, without walking or reading a tree); prints
+//	                             "seconds"
 //
 // maxrss is the process's peak resident set size (getrusage), which shows
 // that export memory does not grow with the layer.
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -42,7 +48,7 @@ func run(args []string) error {
 		return treegen.Files(args[1], n, int64(mb*(1<<20)))
 	}
 	if len(args) != 3 {
-		return fmt.Errorf("usage: layerbench gen DIR MB | files DIR N MB | export DIR TMPDIR")
+		return fmt.Errorf("usage: layerbench gen DIR MB | files DIR N MB | export DIR TMPDIR | pack FILE TMPDIR")
 	}
 	switch args[0] {
 	case "gen":
@@ -66,6 +72,29 @@ func run(args []string) error {
 			return err
 		}
 		fmt.Printf("%.3f %s %s %d %d\n", elapsed.Seconds(), digest, diffID, size, ru.Maxrss)
+		if p, ok := oci.LayerFile(l); ok {
+			return os.Remove(p)
+		}
+		return nil
+	case "pack":
+		b, err := os.ReadFile(args[1])
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		w, err := oci.NewLayerWriter(oci.LayerOptions{TempDir: args[2]})
+		if err != nil {
+			return err
+		}
+		if err := w.File("data", 0o644, 0, 0, int64(len(b)), bytes.NewReader(b)); err != nil {
+			w.Abort()
+			return err
+		}
+		l, err := w.Layer()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%.3f\n", time.Since(start).Seconds())
 		if p, ok := oci.LayerFile(l); ok {
 			return os.Remove(p)
 		}
