@@ -53,6 +53,37 @@ type fingerprinter struct {
 	// probe makes TreeAt fail with errWouldRead rather than read a tree
 	// of at least minSnapshotBytes that no stat snapshot vouches for.
 	probe bool
+	// snaps holds the stat snapshots taken of the layer's trees, which
+	// the fingerprinter of the same layer's next pass (teeSink's, after a
+	// probe) takes over instead of walking the trees' stats again.
+	snaps map[snapTree]snapshot
+}
+
+// snapTree names a tree a layer's fill adds; snapshot is statSnapshot's
+// answer for it.
+type snapTree struct {
+	src      *beneath.Dir
+	dst      string
+	uid, gid int
+}
+
+type snapshot struct {
+	key  string
+	size int64
+	err  error
+}
+
+// snapshot returns the tree's stat snapshot, taken once per layer.
+func (f *fingerprinter) snapshot(ctx context.Context, src *beneath.Dir, dst string, uid, gid int) (string, int64, error) {
+	t := snapTree{src, dst, uid, gid}
+	if s, ok := f.snaps[t]; ok {
+		return s.key, s.size, s.err
+	}
+	k, size, err := statSnapshot(ctx, src, dst, uid, gid)
+	if f.snaps != nil && ctx.Err() == nil {
+		f.snaps[t] = snapshot{k, size, err}
+	}
+	return k, size, err
 }
 
 // errWouldRead is a probing fingerprinter's answer for a layer it could
@@ -60,7 +91,8 @@ type fingerprinter struct {
 var errWouldRead = errors.New("the layer's content would have to be read")
 
 func newFingerprinter(mediaType string, store *oci.Store, mode func(string, fs.FileMode) fs.FileMode) *fingerprinter {
-	f := &fingerprinter{h: sha256.New(), walker: &oci.TreeWalker{Mode: mode}, buf: make([]byte, 256<<10), store: store}
+	f := &fingerprinter{h: sha256.New(), walker: &oci.TreeWalker{Mode: mode}, buf: make([]byte, 256<<10), store: store,
+		snaps: map[snapTree]snapshot{}}
 	f.str(fingerprintVersion)
 	f.str(mediaType)
 	return f
@@ -132,7 +164,7 @@ func (f *fingerprinter) TreeAt(ctx context.Context, src *beneath.Dir, dst string
 	f.str("tree")
 	var snapKey string
 	if f.store != nil {
-		if k, size, err := statSnapshot(ctx, src, dst, uid, gid); err == nil {
+		if k, size, err := f.snapshot(ctx, src, dst, uid, gid); err == nil {
 			snapKey = k
 			if b, err := os.ReadFile(snapshotPath(f.store, k)); err == nil {
 				f.str(strings.TrimSpace(string(b)))
@@ -242,7 +274,9 @@ func (x *exporting) layer(ctx context.Context, id string, fill func(w layerSink)
 	var l v1.Layer
 	switch {
 	case errors.Is(err, errWouldRead):
+		snaps := fp.snaps // taken before anything was read: still what the tee's pass would take
 		fp = newFingerprinter(string(x.layerType), s, x.rootMode)
+		fp.snaps = snaps
 		w, err := x.newLayer()
 		if err != nil {
 			return nil, err

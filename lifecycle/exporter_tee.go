@@ -64,11 +64,12 @@ func (t teeSink) Hardlink(name, target string, mode fs.FileMode, uid, gid int) e
 func (t teeSink) TreeAt(ctx context.Context, src *beneath.Dir, dst string, uid, gid int) error {
 	t.fp.str("tree")
 	// The snapshot is taken before the content is read, as fingerprinter
-	// takes it: a tree changed while it is read then has other ctimes
-	// than the snapshot recorded, which no later snapshot matches.
+	// takes it (the probing pass took it, and it is reused): a tree
+	// changed while it is read then has other ctimes than the snapshot
+	// recorded, which no later snapshot matches.
 	snapKey := ""
 	if t.fp.store != nil {
-		if k, _, err := statSnapshot(ctx, src, dst, uid, gid); err == nil {
+		if k, _, err := t.fp.snapshot(ctx, src, dst, uid, gid); err == nil {
 			snapKey = k
 		}
 	}
