@@ -77,7 +77,11 @@ func NewLayerWriter(opts LayerOptions) (*LayerWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting layer: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 256<<10)
+	var out io.Writer = f
+	if opts.Store != nil { // synced before it joins the store: start that early
+		out = &writeback{f: f}
+	}
+	bw := bufio.NewWriterSize(out, 256<<10)
 	digest := &hashingWriter{w: bw, h: sha256.New()}
 	zw, err := newCompressor(digest, opts.Level)
 	if err != nil {

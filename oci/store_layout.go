@@ -154,7 +154,7 @@ func (l *layoutDir) putBlobBytes(b []byte) (v1.Hash, error) {
 func (l *layoutDir) writeBlob(h v1.Hash, r io.Reader, source string) error {
 	return l.commitBlob(h, func(tmp *os.File) error {
 		hasher := sha256.New()
-		if _, err := io.Copy(io.MultiWriter(tmp, hasher), r); err != nil {
+		if _, err := io.Copy(io.MultiWriter(&writeback{f: tmp}, hasher), r); err != nil {
 			return fmt.Errorf("writing blob %s from %s: %w", h, source, err)
 		}
 		if got := sumOf(hasher); got != h {
@@ -172,9 +172,11 @@ func (l *layoutDir) writeBlob(h v1.Hash, r io.Reader, source string) error {
 func (l *layoutDir) copyVerifiedBlob(h v1.Hash, size int64, src *os.File, event Progress, progress func(Progress)) error {
 	return l.commitBlob(h, func(tmp *os.File) error {
 		progress(event)
+		wb := &writeback{f: tmp}
 		for event.Complete < size {
 			n, err := tmp.ReadFrom(io.LimitReader(src, copyChunk))
 			event.Complete += n
+			wb.wrote(n)
 			if err != nil {
 				return fmt.Errorf("writing blob %s from %s: %w", h, src.Name(), err)
 			}
