@@ -78,7 +78,15 @@ func (s *Store) openLease() error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, id+leaseSuffix)); err != nil {
+	// Named under the layout's lock, shared: Prune, which holds it
+	// exclusively while it lists the leases and removes what they may
+	// need, sees every lease whose process can have written by then.
+	// Without it a lease named just after Prune's listing was not seen,
+	// and a blob that process wrote at once (its time from the kernel's
+	// coarse clock, a tick behind Prune's cutoff) was removed under it.
+	if err := s.layout.withLockMode(unix.LOCK_SH, func() error {
+		return os.Rename(tmp, filepath.Join(dir, id+leaseSuffix))
+	}); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err
