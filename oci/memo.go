@@ -2,16 +2,15 @@ package oci
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sys/unix"
 
 	"github.com/kilnbuild/kiln/internal/atomicfile"
 )
@@ -95,30 +94,26 @@ func (s *Store) RememberLayer(l v1.Layer) error {
 	return nil
 }
 
-// addLayer moves a freshly written layer file into the store as its blob
-// (keeping the blob already there, if any) and remembers it.
+// addLayer moves a freshly written layer file into the store as its blob,
+// replacing the blob already there, if any (the same bytes), and
+// remembers it. The file's bytes were hashed as they were written, so it
+// is remembered as verified too: copying it into an output needs no second
+// hash (storedLayer.verifiedBlob). The rename is made under the layout's
+// lock, shared, as use marks a blob: Prune, which decides and removes
+// under it exclusively, never removes the new file for the old one's age.
 func (s *Store) addLayer(l *fileLayer) (v1.Layer, error) {
 	dst := s.layout.blobPath(l.digest)
-	if _, err := os.Stat(dst); err == nil && s.use(dst) {
-		os.Remove(l.path)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Chmod(l.path, 0o644); err != nil {
 		os.Remove(l.path)
 		return nil, err
-	} else {
-		if err := os.Chmod(l.path, 0o644); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(l.path, dst); err != nil {
-			os.Remove(l.path)
-			return nil, err
-		}
-		// Its bytes were hashed as they were written: remembered as
-		// verified, so that copying it into an output needs no second
-		// hash (storedLayer.verifiedBlob).
-		if f, err := openRegular(dst); err == nil {
-			s.rememberVerified(s.layout.dir, l.digest, f)
-			f.Close()
-		}
+	}
+	if err := s.layout.withLockMode(unix.LOCK_SH, func() error { return os.Rename(l.path, dst) }); err != nil {
+		os.Remove(l.path)
+		return nil, err
+	}
+	if f, err := openRegular(dst); err == nil {
+		s.rememberVerified(s.layout.dir, l.digest, f)
+		f.Close()
 	}
 	if err := s.RememberLayer(l); err != nil {
 		return nil, err
