@@ -174,7 +174,7 @@ func (l *layoutDir) copyVerifiedBlob(h v1.Hash, size int64, src *os.File, event 
 		progress(event)
 		wb := &writeback{f: tmp}
 		for event.Complete < size {
-			n, err := tmp.ReadFrom(io.LimitReader(src, copyChunk))
+			n, err := tmp.ReadFrom(io.LimitReader(src, min(copyChunk, size-event.Complete)))
 			event.Complete += n
 			wb.wrote(n)
 			if err != nil {
