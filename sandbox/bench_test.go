@@ -23,31 +23,20 @@ import (
 var trueProcess = sandbox.Process{Args: []string{"/bin/true"}, UID: cnbUID, GID: cnbGID}
 
 func BenchmarkProcess(b *testing.B) {
-	c, err := sandbox.Start(context.Background(), sandbox.Config{Rootfs: busyboxRootfs(b), StateDir: stateDir(b), UID: cnbUID, GID: cnbGID})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	ctx := context.Background()
-	for b.Loop() {
-		if code, err := c.Run(ctx, trueProcess); code != 0 || err != nil {
-			b.Fatal(code, err)
-		}
-	}
+	benchProcess(b, sandbox.Config{Rootfs: busyboxRootfs(b), StateDir: stateDir(b), UID: cnbUID, GID: cnbGID})
 }
 
 func BenchmarkContainer(b *testing.B) {
-	cfg := sandbox.Config{Rootfs: busyboxRootfs(b), StateDir: stateDir(b)}
-	ctx := context.Background()
-	for b.Loop() {
-		if code, err := sandbox.Run(ctx, cfg, trueProcess); code != 0 || err != nil {
-			b.Fatal(code, err)
-		}
-	}
+	benchContainer(b, sandbox.Config{Rootfs: busyboxRootfs(b), StateDir: stateDir(b)})
 }
 
-func BenchmarkProcessNone(b *testing.B) {
-	c, err := sandbox.Start(context.Background(), noneConfig())
+func BenchmarkProcessNone(b *testing.B) { benchProcess(b, noneConfig()) }
+
+func BenchmarkContainerNone(b *testing.B) { benchContainer(b, noneConfig()) }
+
+// benchProcess times trueProcess run in one container started with cfg.
+func benchProcess(b *testing.B, cfg sandbox.Config) {
+	c, err := sandbox.Start(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,10 +49,11 @@ func BenchmarkProcessNone(b *testing.B) {
 	}
 }
 
-func BenchmarkContainerNone(b *testing.B) {
+// benchContainer times a fresh container of cfg running trueProcess.
+func benchContainer(b *testing.B, cfg sandbox.Config) {
 	ctx := context.Background()
 	for b.Loop() {
-		if code, err := sandbox.Run(ctx, noneConfig(), trueProcess); code != 0 || err != nil {
+		if code, err := sandbox.Run(ctx, cfg, trueProcess); code != 0 || err != nil {
 			b.Fatal(code, err)
 		}
 	}

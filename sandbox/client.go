@@ -32,12 +32,6 @@ type received struct {
 	files []*os.File
 }
 
-func (z *client) isDead() bool {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	return z.dead
-}
-
 func (z *client) read() {
 	rx := newReceiver(z.conn)
 	for {

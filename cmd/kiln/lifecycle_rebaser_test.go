@@ -32,15 +32,7 @@ func rebaser(t *testing.T, layers string, environ []string, args ...string) (str
 
 func digestOf(t *testing.T, ref string, opts ...oci.Option) v1.Hash {
 	t.Helper()
-	r, err := oci.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := oci.Read(context.Background(), r, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
+	d, err := readImageWith(t, ref, opts...).Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +152,8 @@ func TestLifecycleRebaserRegistries(t *testing.T) {
 	}
 }
 
+// readImageWith reads the image at ref with opts, unvalidated (readImage
+// validates).
 func readImageWith(t *testing.T, ref string, opts ...oci.Option) v1.Image {
 	t.Helper()
 	r, err := oci.ParseReference(ref)

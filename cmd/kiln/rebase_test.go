@@ -86,14 +86,7 @@ func withRunLayer(t *testing.T, run v1.Image, version string, cfg func(*v1.Confi
 // validate.Image, as every image kiln writes must pass.
 func readImage(t *testing.T, s string) v1.Image {
 	t.Helper()
-	ref, err := oci.ParseReference(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := oci.Read(context.Background(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readImageWith(t, s)
 	if err := validate.Image(img); err != nil {
 		t.Fatalf("validating %s: %v", s, err)
 	}
